@@ -1,0 +1,405 @@
+#include "fabric/transport.hpp"
+
+#include <rdma/fi_atomic.h>
+#include <rdma/fi_cm.h>
+#include <rdma/fi_domain.h>
+#include <rdma/fi_endpoint.h>
+#include <rdma/fi_errno.h>
+#include <rdma/fi_rma.h>
+#include <sched.h>
+
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <utility>
+
+#include "heap/partition.hpp"
+
+namespace dstd::rt {
+namespace {
+
+constexpr std::uint32_t kFiVersion = FI_VERSION(1, 17);
+constexpr std::uint64_t kBaseCaps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
+
+std::string fi_err(int rc) { return std::string(fi_strerror(rc < 0 ? -rc : rc)); }
+
+[[noreturn]] void fail(const char* call, int rc) {
+  throw std::runtime_error(std::string("dstd: libfabric ") + call + " failed: " + fi_err(rc));
+}
+
+fi_info* make_hints(const std::string& provider, bool atomics) {
+  fi_info* h = fi_allocinfo();
+  h->ep_attr->type = FI_EP_RDM;
+  h->caps = kBaseCaps | (atomics ? FI_ATOMIC : 0);
+  h->mode = FI_CONTEXT | FI_CONTEXT2;
+  // Every MR mode we know how to honour; the provider returns the ones it needs.
+  h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
+  h->domain_attr->threading = FI_THREAD_SAFE;
+  h->tx_attr->msg_order = FI_ORDER_SAS;
+  h->rx_attr->msg_order = FI_ORDER_SAS;
+  if (!provider.empty()) h->fabric_attr->prov_name = strdup(provider.c_str());
+  return h;
+}
+
+fi_info* query(const std::string& provider, bool atomics) {
+  fi_info* hints = make_hints(provider, atomics);
+  fi_info* info = nullptr;
+  int rc = fi_getinfo(kFiVersion, nullptr, nullptr, 0, hints, &info);
+  fi_freeinfo(hints);
+  return rc == 0 ? info : nullptr;
+}
+
+// Completions read by a progress() call nested inside a message handler wait here
+// for the outermost call, so handlers never re-enter each other.
+std::mutex g_deferred_mu;
+std::vector<std::pair<op_ctx*, std::size_t>> g_deferred;
+std::atomic<bool> g_has_deferred{false};
+thread_local int t_depth = 0;
+
+// Blocks of a send whose completion is pending: the message bytes follow the ctx.
+struct send_block {
+  op_ctx ctx;
+  alignas(16) unsigned char data[1];
+};
+
+}  // namespace
+
+void transport::open(const std::string& provider, node_t self, node_t nodes) {
+  provider_ = provider;
+  self_ = self;
+  nodes_ = nodes;
+  info_ = query(provider, true);
+  native_atomics_ = info_ != nullptr;
+  if (!info_) info_ = query(provider, false);
+  if (!info_)
+    throw std::runtime_error("dstd: libfabric provider '" + provider +
+                             "' is not available here (available: " + available_providers() + ")");
+  mr_mode_ = info_->domain_attr->mr_mode;
+  inject_size_ = info_->tx_attr->inject_size;
+
+  int rc;
+  if ((rc = fi_fabric(info_->fabric_attr, &fabric_, nullptr))) fail("fi_fabric", rc);
+  if ((rc = fi_domain(fabric_, info_, &domain_, nullptr))) fail("fi_domain", rc);
+
+  if (native_atomics_) {
+    // The provider claims FI_ATOMIC; check the two operations we use on 64-bit words.
+    std::size_t count = 0;
+    fi_atomic_attr attr{};
+    native_atomics_ = fi_query_atomic(domain_, FI_UINT64, FI_SUM, &attr, FI_FETCH_ATOMIC) == 0 &&
+                      fi_query_atomic(domain_, FI_UINT64, FI_CSWAP, &attr, FI_COMPARE_ATOMIC) == 0;
+    (void)count;
+  }
+
+  fi_cq_attr cq_attr{};
+  cq_attr.format = FI_CQ_FORMAT_MSG;
+  cq_attr.size = 4096;
+  cq_attr.wait_obj = FI_WAIT_FD;
+  if (fi_cq_open(domain_, &cq_attr, &cq_, nullptr) != 0) {
+    cq_attr.wait_obj = FI_WAIT_NONE;
+    if ((rc = fi_cq_open(domain_, &cq_attr, &cq_, nullptr))) fail("fi_cq_open", rc);
+  } else if (fi_control(&cq_->fid, FI_GETWAIT, &wait_fd_) != 0) {
+    wait_fd_ = -1;
+  }
+
+  fi_av_attr av_attr{};
+  av_attr.type = FI_AV_TABLE;
+  av_attr.count = nodes;
+  if ((rc = fi_av_open(domain_, &av_attr, &av_, nullptr))) fail("fi_av_open", rc);
+  if ((rc = fi_endpoint(domain_, info_, &ep_, nullptr))) fail("fi_endpoint", rc);
+  if ((rc = fi_ep_bind(ep_, &av_->fid, 0))) fail("fi_ep_bind(av)", rc);
+  if ((rc = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) fail("fi_ep_bind(cq)", rc);
+  if ((rc = fi_enable(ep_))) fail("fi_enable", rc);
+}
+
+void transport::register_heap(void* base, std::size_t len) {
+  std::uint64_t access = FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE | FI_SEND | FI_RECV;
+  // Without FI_MR_PROV_KEY we choose the key; one region per domain, so any value works.
+  int rc = fi_mr_reg(domain_, base, len, access, 0, /*requested_key*/ self_ + 1, 0, &heap_mr_, nullptr);
+  if (rc) fail("fi_mr_reg(heap partition)", rc);
+  if (mr_mode_ & FI_MR_ENDPOINT) {
+    if ((rc = fi_mr_bind(heap_mr_, &ep_->fid, 0))) fail("fi_mr_bind", rc);
+    if ((rc = fi_mr_enable(heap_mr_))) fail("fi_mr_enable", rc);
+  }
+  heap_desc_ = fi_mr_desc(heap_mr_);
+  heap_lo_ = reinterpret_cast<std::uintptr_t>(base);
+  heap_hi_ = heap_lo_ + len;
+}
+
+void transport::post_receives(int count, std::size_t size, message_handler on_message) {
+  on_message_ = on_message;
+  recv_size_ = size;
+  for (int i = 0; i < count; ++i) {
+    void* mem = heap_impl::alloc_local(sizeof(send_block) + size, 64);
+    if (!mem) throw std::bad_alloc();
+    auto* blk = new (mem) send_block;
+    blk->ctx.k = op_ctx::kind::recv;
+    repost(&blk->ctx);
+  }
+}
+
+void transport::repost(op_ctx* ctx) {
+  auto* blk = reinterpret_cast<send_block*>(ctx);
+  int rc;
+  while ((rc = static_cast<int>(fi_recv(ep_, blk->data, recv_size_, heap_desc_, FI_ADDR_UNSPEC, &ctx->fi))) == -FI_EAGAIN)
+    progress();
+  if (rc) fail("fi_recv", rc);
+}
+
+peer_address transport::self_address() const {
+  peer_address a;
+  std::size_t len = 256;
+  a.name.resize(len);
+  int rc = fi_getname(&ep_->fid, a.name.data(), &len);
+  if (rc == -FI_ETOOSMALL) {
+    a.name.resize(len);
+    rc = fi_getname(&ep_->fid, a.name.data(), &len);
+  }
+  if (rc) fail("fi_getname", rc);
+  a.name.resize(len);
+  a.key = fi_mr_key(heap_mr_);
+  a.heap_begin = heap_lo_;
+  return a;
+}
+
+void transport::connect(const std::vector<peer_address>& peers) {
+  fi_addr_.assign(peers.size(), FI_ADDR_NOTAVAIL);
+  peer_key_.resize(peers.size());
+  peer_base_.resize(peers.size());
+  for (std::size_t r = 0; r < peers.size(); ++r) {
+    fi_addr_t a;
+    int n = fi_av_insert(av_, peers[r].name.data(), 1, &a, 0, nullptr);
+    if (n != 1) fail("fi_av_insert", n < 0 ? n : -FI_EINVAL);
+    fi_addr_[r] = a;
+    peer_key_[r] = peers[r].key;
+    peer_base_[r] = peers[r].heap_begin;
+  }
+}
+
+void transport::close() noexcept {
+  if (ep_) fi_close(&ep_->fid);
+  if (heap_mr_) fi_close(&heap_mr_->fid);
+  if (av_) fi_close(&av_->fid);
+  if (cq_) fi_close(&cq_->fid);
+  if (domain_) fi_close(&domain_->fid);
+  if (fabric_) fi_close(&fabric_->fid);
+  if (info_) fi_freeinfo(info_);
+  ep_ = nullptr; heap_mr_ = nullptr; av_ = nullptr; cq_ = nullptr; domain_ = nullptr; fabric_ = nullptr;
+  info_ = nullptr;
+}
+
+void* transport::desc_for(const void* local, std::size_t len, fid_mr** temp) {
+  *temp = nullptr;
+  if (!(mr_mode_ & FI_MR_LOCAL)) return nullptr;
+  auto a = reinterpret_cast<std::uintptr_t>(local);
+  if (a >= heap_lo_ && a + len <= heap_hi_) return heap_desc_;
+  // Slow path for providers that need local registration of non-heap buffers.
+  int rc = fi_mr_reg(domain_, local, len, FI_READ | FI_WRITE | FI_SEND | FI_RECV, 0, 0, 0, temp, nullptr);
+  if (rc) fail("fi_mr_reg(local buffer)", rc);
+  if (mr_mode_ & FI_MR_ENDPOINT) {
+    fi_mr_bind(*temp, &ep_->fid, 0);
+    fi_mr_enable(*temp);
+  }
+  return fi_mr_desc(*temp);
+}
+
+namespace {
+inline std::uint64_t remote_addr(std::uint64_t mr_mode, std::uint64_t raddr, std::uint64_t base) {
+  return (mr_mode & FI_MR_VIRT_ADDR) ? raddr : raddr - base;
+}
+}  // namespace
+
+void transport::read(node_t node, void* dst, std::uint64_t raddr, std::size_t len) {
+  op_ctx ctx;
+  ctx.peer = node;
+  fid_mr* temp;
+  void* desc = desc_for(dst, len, &temp);
+  ssize_t rc;
+  while ((rc = fi_read(ep_, dst, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
+                       peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
+    progress();
+  if (rc) fail("fi_read", static_cast<int>(rc));
+  wait(ctx);
+  if (temp) fi_close(&temp->fid);
+}
+
+void transport::write(node_t node, const void* src, std::uint64_t raddr, std::size_t len) {
+  op_ctx ctx;
+  ctx.peer = node;
+  fid_mr* temp;
+  void* desc = desc_for(src, len, &temp);
+  ssize_t rc;
+  while ((rc = fi_write(ep_, src, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
+                        peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
+    progress();
+  if (rc) fail("fi_write", static_cast<int>(rc));
+  wait(ctx);
+  if (temp) fi_close(&temp->fid);
+}
+
+namespace {
+// Operand/compare/result words of an atomic live in the registered heap so they
+// have a descriptor under FI_MR_LOCAL.
+struct atomic_scratch {
+  std::uint64_t* w = nullptr;
+  atomic_scratch() {
+    w = static_cast<std::uint64_t*>(heap_impl::alloc_local(3 * sizeof(std::uint64_t), 64));
+    if (!w) throw std::bad_alloc();
+  }
+};
+std::uint64_t* scratch_words() {
+  thread_local atomic_scratch s;
+  return s.w;
+}
+}  // namespace
+
+std::uint64_t transport::fetch_add(node_t node, std::uint64_t raddr, std::uint64_t v) {
+  std::uint64_t* w = scratch_words();
+  w[0] = v;
+  op_ctx ctx;
+  ctx.peer = node;
+  ssize_t rc;
+  while ((rc = fi_fetch_atomic(ep_, &w[0], 1, heap_desc_, &w[2], heap_desc_, fi_addr_[node],
+                               remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64,
+                               FI_SUM, &ctx.fi)) == -FI_EAGAIN)
+    progress();
+  if (rc) fail("fi_fetch_atomic", static_cast<int>(rc));
+  wait(ctx);
+  return w[2];
+}
+
+std::uint64_t transport::compare_swap(node_t node, std::uint64_t raddr, std::uint64_t expected,
+                                      std::uint64_t desired) {
+  std::uint64_t* w = scratch_words();
+  w[0] = desired;
+  w[1] = expected;
+  op_ctx ctx;
+  ctx.peer = node;
+  ssize_t rc;
+  while ((rc = fi_compare_atomic(ep_, &w[0], 1, heap_desc_, &w[1], heap_desc_, &w[2], heap_desc_, fi_addr_[node],
+                                 remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64,
+                                 FI_CSWAP, &ctx.fi)) == -FI_EAGAIN)
+    progress();
+  if (rc) fail("fi_compare_atomic", static_cast<int>(rc));
+  wait(ctx);
+  return w[2];
+}
+
+void transport::send(node_t node, const void* buf, std::size_t len) { send2(node, buf, len, nullptr, 0); }
+
+void transport::send2(node_t node, const void* a, std::size_t alen, const void* b, std::size_t blen) {
+  const std::size_t len = alen + blen;
+  if (len > recv_size_)
+    throw std::length_error("dstd: control message of " + std::to_string(len) + " bytes exceeds DSTD_AM_BUFFER_SIZE");
+  ssize_t rc;
+  if (len <= inject_size_) {
+    // Injected sends complete immediately and generate no completion.
+    alignas(16) unsigned char tmp[4096];
+    std::memcpy(tmp, a, alen);
+    if (blen) std::memcpy(tmp + alen, b, blen);
+    while ((rc = fi_inject(ep_, tmp, len, fi_addr_[node])) == -FI_EAGAIN) progress();
+    if (rc) fail("fi_inject", static_cast<int>(rc));
+    return;
+  }
+  void* mem = heap_impl::alloc_local(sizeof(send_block) + len, 64);
+  if (!mem) throw std::bad_alloc();
+  auto* blk = new (mem) send_block;
+  blk->ctx.k = op_ctx::kind::send;
+  blk->ctx.peer = node;
+  std::memcpy(blk->data, a, alen);
+  if (blen) std::memcpy(blk->data + alen, b, blen);
+  while ((rc = fi_send(ep_, blk->data, len, heap_desc_, fi_addr_[node], &blk->ctx.fi)) == -FI_EAGAIN) progress();
+  if (rc) {
+    heap_impl::free_local(blk, false);
+    fail("fi_send", static_cast<int>(rc));
+  }
+}
+
+void transport::fail_op(op_ctx* ctx, int err) {
+  switch (ctx->k) {
+    case op_ctx::kind::rma:
+      ctx->err = err;
+      ctx->state.store(-1, std::memory_order_release);
+      break;
+    case op_ctx::kind::send:
+      heap_impl::free_local(ctx, false);
+      break;
+    case op_ctx::kind::recv:
+      if (err != FI_ECANCELED) repost(ctx);
+      break;
+  }
+}
+
+void transport::dispatch_recv(op_ctx* ctx, std::size_t len) {
+  auto* blk = reinterpret_cast<send_block*>(ctx);
+  on_message_(blk->data, len);
+  repost(ctx);
+}
+
+int transport::progress() {
+  fi_cq_msg_entry entries[16];
+  ssize_t n = fi_cq_read(cq_, entries, 16);
+  int handled = 0;
+  if (n == -FI_EAVAIL) {
+    fi_cq_err_entry e{};
+    if (fi_cq_readerr(cq_, &e, 0) > 0 && e.op_context) {
+      fail_op(static_cast<op_ctx*>(e.op_context), e.err);
+      ++handled;
+    }
+  } else if (n > 0) {
+    ++t_depth;
+    for (ssize_t i = 0; i < n; ++i) {
+      auto* ctx = static_cast<op_ctx*>(entries[i].op_context);
+      switch (ctx->k) {
+        case op_ctx::kind::rma:
+          ctx->state.store(1, std::memory_order_release);
+          break;
+        case op_ctx::kind::send:
+          heap_impl::free_local(ctx, false);
+          break;
+        case op_ctx::kind::recv:
+          if (t_depth > 1) {
+            std::lock_guard lk(g_deferred_mu);
+            g_deferred.emplace_back(ctx, entries[i].len);
+            g_has_deferred.store(true, std::memory_order_release);
+          } else {
+            dispatch_recv(ctx, entries[i].len);
+          }
+          break;
+      }
+    }
+    --t_depth;
+    handled = static_cast<int>(n);
+  }
+  if (t_depth == 0 && g_has_deferred.load(std::memory_order_acquire)) {
+    std::vector<std::pair<op_ctx*, std::size_t>> todo;
+    {
+      std::lock_guard lk(g_deferred_mu);
+      todo.swap(g_deferred);
+      g_has_deferred.store(false, std::memory_order_release);
+    }
+    ++t_depth;
+    for (auto& [ctx, len] : todo) {
+      dispatch_recv(ctx, len);
+      ++handled;
+    }
+    --t_depth;
+  }
+  return handled;
+}
+
+void transport::wait(op_ctx& ctx) {
+  unsigned spins = 0;
+  while (ctx.state.load(std::memory_order_acquire) == 0) {
+    if (progress() == 0 && ++spins > 64) sched_yield();
+  }
+  if (ctx.state.load() < 0)
+    throw std::runtime_error("dstd: fabric operation on node " + std::to_string(ctx.peer) +
+                             " failed: " + fi_err(ctx.err));
+}
+
+bool transport::trywait() {
+  fid* fids[1] = {&cq_->fid};
+  return wait_fd_ >= 0 && fi_trywait(fabric_, fids, 1) == FI_SUCCESS;
+}
+
+}  // namespace dstd::rt

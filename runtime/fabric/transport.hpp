@@ -1,0 +1,128 @@
+// The libfabric transport of one node: one RDM endpoint, one completion queue, one
+// memory registration covering this node's heap partition.
+//
+// Threading: the domain is FI_THREAD_SAFE, so any thread may post operations and
+// read the completion queue. A thread that waits for its own operation drives
+// progress itself (calls progress()) instead of handing the work to the runtime
+// thread: that keeps a remote read at one CQ poll loop of latency. Whoever reads a
+// completion dispatches it: RMA/atomic completions mark their op_ctx done, send
+// completions release their buffer, received messages go to the message handler
+// (deferred to the outermost progress() call when progress nests inside a handler).
+//
+// Memory registration modes are honoured generically (FI_MR_LOCAL, FI_MR_VIRT_ADDR,
+// FI_MR_PROV_KEY, FI_MR_ENDPOINT, FI_MR_ALLOCATED) so that providers stricter than
+// shm and tcp (verbs) work too.
+#pragma once
+
+#include <rdma/fabric.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "dstd/runtime.hpp"
+
+struct fid_fabric;
+struct fid_domain;
+struct fid_ep;
+struct fid_cq;
+struct fid_av;
+struct fid_mr;
+
+namespace dstd::rt {
+
+// Completion context of one posted operation. fi_context2 must come first: libfabric
+// hands the same pointer back in the completion entry.
+struct op_ctx {
+  enum class kind : std::uint8_t { rma, send, recv };
+  fi_context2 fi{};
+  kind k = kind::rma;
+  std::atomic<int> state{0};  // 0 pending, 1 done, -1 failed
+  int err = 0;
+  node_t peer = 0;
+};
+
+// What a node publishes about itself at bootstrap.
+struct peer_address {
+  std::vector<std::uint8_t> name;  // fi_getname() bytes
+  std::uint64_t key = 0;           // heap MR key
+  std::uint64_t heap_begin = 0;    // start of the node's partition
+};
+
+class transport {
+ public:
+  using message_handler = void (*)(const void* msg, std::size_t len);
+
+  // Opens fabric, domain, endpoint, CQ and AV for `provider`. Throws
+  // std::runtime_error (listing the available providers) if it does not exist.
+  void open(const std::string& provider, node_t self, node_t nodes);
+  // Registers [base, base+len) for local and remote access. Call once, after open().
+  void register_heap(void* base, std::size_t len);
+  // Posts `count` receive buffers of `size` bytes, allocated in the heap.
+  void post_receives(int count, std::size_t size, message_handler on_message);
+  peer_address self_address() const;
+  // Inserts every node's address (index = node id) into the address vector.
+  void connect(const std::vector<peer_address>& peers);
+  void close() noexcept;
+
+  // Blocking one-sided operations on `node`'s memory at virtual address `raddr`.
+  void read(node_t node, void* dst, std::uint64_t raddr, std::size_t len);
+  void write(node_t node, const void* src, std::uint64_t raddr, std::size_t len);
+  std::uint64_t fetch_add(node_t node, std::uint64_t raddr, std::uint64_t v);
+  std::uint64_t compare_swap(node_t node, std::uint64_t raddr, std::uint64_t expected,
+                             std::uint64_t desired);
+  bool native_atomics() const { return native_atomics_; }
+
+  // Sends one message (copied; the caller may reuse `buf` on return).
+  void send(node_t node, const void* buf, std::size_t len);
+  void send2(node_t node, const void* a, std::size_t alen, const void* b, std::size_t blen);
+
+  // Reads up to a batch of completions and dispatches them; returns how many.
+  int progress();
+  // Waits for `ctx` by driving progress; throws on a failed operation.
+  void wait(op_ctx& ctx);
+
+  // The CQ's wait fd, or -1 when the provider offers none.
+  int wait_fd() const { return wait_fd_; }
+  // True if it is safe to block on wait_fd() now (fi_trywait).
+  bool trywait();
+
+  const std::string& provider() const { return provider_; }
+  std::size_t max_message() const { return recv_size_; }
+
+ private:
+  void* desc_for(const void* local, std::size_t len, fid_mr** temp);
+  void dispatch_recv(op_ctx* ctx, std::size_t len);
+  void repost(op_ctx* ctx);
+  void fail_op(op_ctx* ctx, int err);
+
+  std::string provider_;
+  node_t self_ = 0, nodes_ = 0;
+  fi_info* info_ = nullptr;
+  fid_fabric* fabric_ = nullptr;
+  fid_domain* domain_ = nullptr;
+  fid_ep* ep_ = nullptr;
+  fid_cq* cq_ = nullptr;
+  fid_av* av_ = nullptr;
+  fid_mr* heap_mr_ = nullptr;
+  void* heap_desc_ = nullptr;
+  std::uintptr_t heap_lo_ = 0, heap_hi_ = 0;
+  std::uint64_t mr_mode_ = 0;
+  std::size_t inject_size_ = 0;
+  std::size_t recv_size_ = 0;
+  int wait_fd_ = -1;
+  bool native_atomics_ = false;
+  std::vector<std::uint64_t> peer_key_;
+  std::vector<std::uint64_t> peer_base_;
+  std::vector<std::uint64_t> fi_addr_;
+  message_handler on_message_ = nullptr;
+};
+
+// Lists the providers libfabric offers RDM endpoints for, e.g. "shm, tcp;ofi_rxm".
+std::string available_providers();
+// True if `provider` can open an RDM endpoint with RMA on this machine.
+bool provider_available(const std::string& provider);
+
+}  // namespace dstd::rt

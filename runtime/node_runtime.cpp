@@ -1,0 +1,677 @@
+#include "node_runtime.hpp"
+
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bootstrap/bootstrap.hpp"
+#include "dstd/heap.hpp"
+#include "dstd/settings.hpp"
+#include "fabric/transport.hpp"
+#include "heap/partition.hpp"
+
+namespace dstd::rt {
+namespace {
+
+using clock = std::chrono::steady_clock;
+
+// What every node publishes at bootstrap. Fixed-size part, then the endpoint name.
+struct node_card {
+  std::uint32_t magic = 0x64737464;  // "dstd"
+  std::uint32_t rank = 0;
+  std::uint32_t pid = 0;
+  std::uint32_t name_len = 0;
+  std::uint64_t code_addr = 0;  // address of a function: equal on all nodes iff layout is identical
+  std::uint64_t heap_base = 0, partition = 0, key = 0, heap_begin = 0;
+  char host[64] = {};
+  char provider[32] = {};
+};
+
+// A request waiting for its reply; the cookie on the wire is its address.
+struct pending_reply {
+  std::atomic<std::uint32_t> done{0};
+  std::uint16_t status = 0;
+  void* out = nullptr;
+  std::size_t cap = 0;
+  std::size_t len = 0;
+  std::string error;
+};
+
+struct call_job {
+  node_t src;
+  std::uint64_t cookie;
+  std::uint64_t fn;
+  std::vector<std::uint8_t> args;
+};
+
+struct peer_state {
+  std::atomic<std::int64_t> last_heard_ns{0};
+  std::uint32_t pid = 0;
+  bool same_host = false;
+  std::string host;
+  // Remote-free batching towards this peer.
+  std::mutex free_mu;
+  std::vector<free_entry> frees;
+  clock::time_point first_queued{};
+  std::atomic<std::uint64_t> batches_sent{0};
+  // As a home: batches received from this peer, and flushes waiting for them.
+  std::uint64_t batches_received = 0;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> waiting_flushes;  // (count, cookie)
+};
+
+struct runtime {
+  node_t self = 0, nodes = 1;
+  std::unique_ptr<bootstrap> boot;
+  transport tr;
+  bool fabric_up = false;
+  std::vector<std::unique_ptr<peer_state>> peers;
+  std::mutex home_mu;  // guards batches_received / waiting_flushes of all peers
+
+  std::thread progress_thread;
+  std::atomic<bool> stop_progress{false};
+  std::atomic<bool> shutdown_requested{false};
+  std::atomic<bool> finished{false};
+  std::atomic<int> blocked_waiters{0};
+  std::atomic<std::int64_t> last_activity_ns{0};
+  int wake_fd = -1;
+
+  // Worker pool for shipped calls.
+  std::mutex pool_mu;
+  std::condition_variable pool_cv;
+  std::deque<call_job> jobs;
+  int idle_workers = 0;
+
+  // Settings, read once.
+  std::int64_t spin_ns = 0, idle_wait_us = 0, heartbeat_ns = 0, timeout_ns = 0, flush_ns = 0;
+  std::size_t free_batch = 256;
+  bool verbose = false, stats = false;
+
+  std::atomic<std::uint64_t> c_sent{0}, c_recv{0}, c_reads{0}, c_writes{0}, c_bread{0}, c_bwritten{0},
+      c_atomics{0}, c_calls{0};
+};
+
+runtime* g_rt = nullptr;
+
+std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now().time_since_epoch()).count();
+}
+
+void log(const char* fmt, const char* a = "", const char* b = "") {
+  if (g_rt && g_rt->verbose) {
+    std::fprintf(stderr, "dstd[node %u]: ", g_rt->self);
+    std::fprintf(stderr, fmt, a, b);
+    std::fputc('\n', stderr);
+  }
+}
+
+void wake_runtime() {
+  std::uint64_t one = 1;
+  if (g_rt->wake_fd >= 0) (void)!::write(g_rt->wake_fd, &one, sizeof one);
+}
+
+void send_msg(node_t node, msg type, std::uint64_t cookie, const void* payload, std::size_t len,
+              std::uint16_t status = 0) {
+  msg_header h{type, status, g_rt->self, cookie};
+  g_rt->tr.send2(node, &h, sizeof h, payload, len);
+  g_rt->c_sent.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---- lost nodes ------------------------------------------------------------------
+
+[[noreturn]] void end_job_lost(node_t lost, const char* why) {
+  runtime& rt = *g_rt;
+  const peer_state& p = *rt.peers[lost];
+  std::fprintf(stderr, "dstd[node %u]: node %u (pid %u on %s) is lost: %s; ending the job\n", rt.self, lost,
+               p.pid, p.host.c_str(), why);
+  std::fflush(stderr);
+  if (rt.self == 0) {
+    // Best effort: tell the survivors so they report the same node and exit.
+    std::uint32_t l = lost;
+    for (node_t r = 1; r < rt.nodes; ++r) {
+      if (r == lost) continue;
+      try {
+        send_msg(r, msg::abort, 0, &l, sizeof l);
+      } catch (...) {
+      }
+    }
+    for (int i = 0; i < 100; ++i) rt.tr.progress();
+  }
+  std::_Exit(75);
+}
+
+void check_liveness(std::int64_t now) {
+  runtime& rt = *g_rt;
+  if (rt.shutdown_requested.load() || rt.finished.load()) return;
+  auto check = [&](node_t r) {
+    peer_state& p = *rt.peers[r];
+    if (p.same_host && p.pid && ::kill(static_cast<pid_t>(p.pid), 0) != 0 && errno == ESRCH)
+      end_job_lost(r, "its process has exited");
+    std::int64_t silent = now - p.last_heard_ns.load(std::memory_order_relaxed);
+    if (silent > rt.timeout_ns) {
+      char why[96];
+      std::snprintf(why, sizeof why, "no heartbeat for %lld ms", static_cast<long long>(silent / 1000000));
+      end_job_lost(r, why);
+    }
+  };
+  if (rt.self == 0) {
+    for (node_t r = 1; r < rt.nodes; ++r) check(r);
+  } else {
+    check(0);
+  }
+}
+
+// ---- remote frees ------------------------------------------------------------------
+
+void send_free_batch_locked(node_t node, peer_state& p) {
+  if (p.frees.empty()) return;
+  send_msg(node, msg::free_batch, 0, p.frees.data(), p.frees.size() * sizeof(free_entry));
+  p.batches_sent.fetch_add(1, std::memory_order_relaxed);
+  p.frees.clear();
+}
+
+void flush_old_batches(std::int64_t now) {
+  runtime& rt = *g_rt;
+  for (node_t r = 0; r < rt.nodes; ++r) {
+    if (r == rt.self) continue;
+    peer_state& p = *rt.peers[r];
+    std::unique_lock lk(p.free_mu, std::try_to_lock);
+    if (!lk || p.frees.empty()) continue;
+    auto age = now - std::chrono::duration_cast<std::chrono::nanoseconds>(p.first_queued.time_since_epoch()).count();
+    if (age >= rt.flush_ns) send_free_batch_locked(r, p);
+  }
+}
+
+void run_free_entry(const free_entry& e) {
+  void* p = reinterpret_cast<void*>(e.addr);
+  if (e.deleter)
+    reinterpret_cast<heap::deleter_fn>(e.deleter)(p);
+  else
+    heap_impl::free_local(p, /*remote*/ true);
+}
+
+// ---- message handling ----------------------------------------------------------------
+
+void worker_loop();
+
+void submit_call(call_job job) {
+  runtime& rt = *g_rt;
+  std::unique_lock lk(rt.pool_mu);
+  rt.jobs.push_back(std::move(job));
+  if (rt.idle_workers == 0) {
+    ++rt.idle_workers;  // counted idle until it picks the job up
+    std::thread(worker_loop).detach();
+  } else {
+    rt.pool_cv.notify_one();
+  }
+}
+
+void worker_loop() {
+  runtime& rt = *g_rt;
+  std::vector<std::uint8_t> out(rt.tr.max_message());
+  for (;;) {
+    call_job job;
+    {
+      std::unique_lock lk(rt.pool_mu);
+      rt.pool_cv.wait(lk, [&] { return !rt.jobs.empty(); });
+      job = std::move(rt.jobs.front());
+      rt.jobs.pop_front();
+      --rt.idle_workers;
+    }
+    auto fn = reinterpret_cast<detail::trampoline_fn>(job.fn);
+    std::size_t len = 0;
+    std::uint16_t status = 0;
+    std::string err;
+    try {
+      len = fn(job.args.data(), job.args.size(), out.data(), out.size() - sizeof(msg_header));
+    } catch (const std::exception& e) {
+      status = 1;
+      err = e.what();
+    } catch (...) {
+      status = 1;
+      err = "unknown exception";
+    }
+    rt.c_calls.fetch_add(1, std::memory_order_relaxed);
+    if (status == 0)
+      send_msg(job.src, msg::reply, job.cookie, out.data(), len);
+    else
+      send_msg(job.src, msg::reply, job.cookie, err.data(), err.size(), status);
+    std::lock_guard lk(rt.pool_mu);
+    ++rt.idle_workers;
+  }
+}
+
+void on_message(const void* data, std::size_t len) {
+  runtime& rt = *g_rt;
+  msg_header h;
+  std::memcpy(&h, data, sizeof h);
+  const auto* payload = static_cast<const std::uint8_t*>(data) + sizeof h;
+  const std::size_t plen = len - sizeof h;
+  rt.c_recv.fetch_add(1, std::memory_order_relaxed);
+  if (h.src < rt.nodes) rt.peers[h.src]->last_heard_ns.store(now_ns(), std::memory_order_relaxed);
+
+  switch (h.type) {
+    case msg::reply: {
+      auto* p = reinterpret_cast<pending_reply*>(h.cookie);
+      p->status = h.status;
+      if (h.status == 0) {
+        p->len = plen;
+        if (plen > p->cap) {
+          p->status = 1;
+          p->error = "reply larger than the caller's buffer";
+        } else if (plen) {
+          std::memcpy(p->out, payload, plen);
+        }
+      } else {
+        p->error.assign(reinterpret_cast<const char*>(payload), plen);
+      }
+      p->done.store(1, std::memory_order_release);
+      p->done.notify_one();
+      break;
+    }
+    case msg::call: {
+      call_job job{h.src, h.cookie, 0, {}};
+      std::memcpy(&job.fn, payload, sizeof job.fn);
+      job.args.assign(payload + sizeof job.fn, payload + plen);
+      submit_call(std::move(job));
+      break;
+    }
+    case msg::alloc: {
+      std::uint64_t req[2];
+      std::memcpy(req, payload, sizeof req);
+      void* p = heap_impl::alloc_local(req[0], req[1]);
+      if (p) heap_impl::note_remote_allocation();
+      std::uint64_t addr = reinterpret_cast<std::uint64_t>(p);
+      send_msg(h.src, msg::reply, h.cookie, &addr, sizeof addr);
+      break;
+    }
+    case msg::free_batch: {
+      const std::size_t n = plen / sizeof(free_entry);
+      for (std::size_t i = 0; i < n; ++i) {
+        free_entry e;
+        std::memcpy(&e, payload + i * sizeof e, sizeof e);
+        run_free_entry(e);
+      }
+      heap_impl::note_free_batch();
+      std::vector<std::uint64_t> ready;
+      {
+        std::lock_guard lk(rt.home_mu);
+        peer_state& p = *rt.peers[h.src];
+        ++p.batches_received;
+        auto& w = p.waiting_flushes;
+        for (auto it = w.begin(); it != w.end();) {
+          if (it->first <= p.batches_received) {
+            ready.push_back(it->second);
+            it = w.erase(it);
+          } else {
+            ++it;
+          }
+        }
+      }
+      for (auto cookie : ready) send_msg(h.src, msg::reply, cookie, nullptr, 0);
+      break;
+    }
+    case msg::flush: {
+      std::uint64_t want;
+      std::memcpy(&want, payload, sizeof want);
+      bool ready;
+      {
+        std::lock_guard lk(rt.home_mu);
+        peer_state& p = *rt.peers[h.src];
+        ready = p.batches_received >= want;
+        if (!ready) p.waiting_flushes.emplace_back(want, h.cookie);
+      }
+      if (ready) send_msg(h.src, msg::reply, h.cookie, nullptr, 0);
+      break;
+    }
+    case msg::atomic: {
+      atomic_request a;
+      std::memcpy(&a, payload, sizeof a);
+      std::atomic_ref<std::uint64_t> w(*reinterpret_cast<std::uint64_t*>(a.addr));
+      std::uint64_t old;
+      if (a.op == atomic_op::fetch_add) {
+        old = w.fetch_add(a.a);
+      } else {
+        old = a.a;
+        w.compare_exchange_strong(old, a.b);
+      }
+      send_msg(h.src, msg::reply, h.cookie, &old, sizeof old);
+      break;
+    }
+    case msg::heartbeat:
+      break;
+    case msg::shutdown:
+      rt.shutdown_requested.store(true);
+      send_msg(h.src, msg::reply, h.cookie, nullptr, 0);
+      rt.shutdown_requested.notify_all();
+      break;
+    case msg::abort: {
+      std::uint32_t lost;
+      std::memcpy(&lost, payload, sizeof lost);
+      std::fprintf(stderr, "dstd[node %u]: node 0 reports node %u lost; ending\n", rt.self, lost);
+      std::_Exit(75);
+    }
+    default:
+      std::fprintf(stderr, "dstd[node %u]: unknown control message %u from node %u\n", rt.self,
+                   static_cast<unsigned>(h.type), h.src);
+  }
+}
+
+// ---- the runtime thread ---------------------------------------------------------------
+
+void progress_loop() {
+  runtime& rt = *g_rt;
+  std::int64_t next_heartbeat = 0;
+  while (!rt.stop_progress.load(std::memory_order_relaxed)) {
+    int n = rt.tr.progress();
+    std::int64_t now = now_ns();
+    if (n > 0) rt.last_activity_ns.store(now, std::memory_order_relaxed);
+    if (now >= next_heartbeat) {
+      next_heartbeat = now + rt.heartbeat_ns;
+      try {
+        if (rt.self == 0) {
+          for (node_t r = 1; r < rt.nodes; ++r) send_msg(r, msg::heartbeat, 0, nullptr, 0);
+        } else {
+          send_msg(0, msg::heartbeat, 0, nullptr, 0);
+        }
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "dstd[node %u]: heartbeat: %s\n", rt.self, e.what());
+      }
+      check_liveness(now);
+    }
+    flush_old_batches(now);
+    if (n > 0) continue;
+    if (now - rt.last_activity_ns.load(std::memory_order_relaxed) < rt.spin_ns) {
+      sched_yield();
+      continue;
+    }
+    // Idle: sleep on the CQ fd (if any) and the local wake-up eventfd. While local
+    // threads are blocked on replies, sleep in short slices so replies stay prompt.
+    const std::int64_t us = rt.blocked_waiters.load(std::memory_order_relaxed) > 0 ? 50 : rt.idle_wait_us;
+    pollfd fds[2] = {{rt.wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
+    int nfds = 1;
+    if (rt.tr.trywait()) {
+      fds[1].fd = rt.tr.wait_fd();
+      nfds = 2;
+    }
+    timespec ts{static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)};
+    if (::ppoll(fds, nfds, &ts, nullptr) > 0 && (fds[0].revents & POLLIN)) {
+      std::uint64_t v;
+      (void)!::read(rt.wake_fd, &v, sizeof v);
+    }
+  }
+}
+
+void wait_reply(pending_reply& p) {
+  runtime& rt = *g_rt;
+  const std::int64_t until = now_ns() + rt.spin_ns;
+  unsigned spins = 0;
+  while (!p.done.load(std::memory_order_acquire)) {
+    if (now_ns() < until) {
+      if (rt.tr.progress() == 0 && ++spins > 64) sched_yield();
+      continue;
+    }
+    rt.blocked_waiters.fetch_add(1);
+    wake_runtime();
+    p.done.wait(0, std::memory_order_acquire);
+    rt.blocked_waiters.fetch_sub(1);
+  }
+}
+
+std::vector<std::uint8_t> to_blob(const node_card& c, const std::vector<std::uint8_t>& name) {
+  std::vector<std::uint8_t> b(sizeof c + name.size());
+  std::memcpy(b.data(), &c, sizeof c);
+  std::memcpy(b.data() + sizeof c, name.data(), name.size());
+  return b;
+}
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "%s\n", what.c_str());
+  std::fflush(stderr);
+  std::_Exit(2);
+}
+
+void print_stats_table();
+
+}  // namespace
+
+// ---- public-to-the-library API ----------------------------------------------------------
+
+void start(int, char**) {
+  auto* rt = new runtime;
+  g_rt = rt;
+  rt->verbose = settings::get_bool("DSTD_VERBOSE");
+  rt->stats = settings::get_bool("DSTD_STATS");
+  rt->spin_ns = settings::get_int("DSTD_SPIN_US") * 1000;
+  rt->idle_wait_us = settings::get_int("DSTD_IDLE_WAIT_US");
+  rt->heartbeat_ns = settings::get_int("DSTD_HEARTBEAT_MS") * 1000000;
+  rt->timeout_ns = settings::get_int("DSTD_NODE_TIMEOUT_MS") * 1000000;
+  rt->flush_ns = settings::get_int("DSTD_FREE_FLUSH_US") * 1000;
+  rt->free_batch = static_cast<std::size_t>(std::max<std::int64_t>(1, settings::get_int("DSTD_FREE_BATCH")));
+
+  launcher l = detect_launcher();
+  try {
+    rt->boot = l == launcher::dstdrun ? make_local_bootstrap()
+               : l == launcher::pmix  ? make_pmix_bootstrap()
+                                      : make_single_bootstrap();
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
+  rt->self = rt->boot->rank();
+  rt->nodes = rt->boot->size();
+  heap_impl::init(rt->self, rt->nodes);
+  for (node_t r = 0; r < rt->nodes; ++r) rt->peers.push_back(std::make_unique<peer_state>());
+  if (rt->nodes == 1) return;  // a plain program: no fabric, no runtime thread
+
+  const std::string provider = settings::get("DSTD_PROVIDER");
+  std::vector<blob> cards;
+  try {
+    rt->tr.open(provider, rt->self, rt->nodes);
+    const auto& lay = heap_impl::lay();
+    rt->tr.register_heap(reinterpret_cast<void*>(lay.begin(rt->self)), lay.partition);
+    rt->tr.post_receives(static_cast<int>(settings::get_int("DSTD_AM_BUFFERS")),
+                         settings::get_size("DSTD_AM_BUFFER_SIZE"), &on_message);
+    peer_address me = rt->tr.self_address();
+    node_card c;
+    c.rank = rt->self;
+    c.pid = static_cast<std::uint32_t>(::getpid());
+    c.name_len = static_cast<std::uint32_t>(me.name.size());
+    c.code_addr = reinterpret_cast<std::uint64_t>(&detail::call_remote);
+    c.heap_base = lay.base;
+    c.partition = lay.partition;
+    c.key = me.key;
+    c.heap_begin = me.heap_begin;
+    ::gethostname(c.host, sizeof c.host - 1);
+    std::snprintf(c.provider, sizeof c.provider, "%s", provider.c_str());
+    cards = rt->boot->allgather(to_blob(c, me.name));
+  } catch (const std::exception& e) {
+    die(std::string("dstd[node ") + std::to_string(rt->self) + "]: " + e.what());
+  }
+
+  // Check the job is consistent before anyone touches anyone's memory.
+  std::vector<peer_address> addrs(rt->nodes);
+  node_card mine;
+  std::memcpy(&mine, cards[rt->self].data(), sizeof mine);
+  for (node_t r = 0; r < rt->nodes; ++r) {
+    node_card c;
+    if (cards[r].size() < sizeof c) die("dstd: corrupt bootstrap record from node " + std::to_string(r));
+    std::memcpy(&c, cards[r].data(), sizeof c);
+    auto mismatch = [&](const char* what) {
+      die("dstd[node " + std::to_string(rt->self) + "]: node " + std::to_string(r) + " disagrees on " + what +
+          ": every node must run the same binary with the same DSTD_* settings");
+    };
+    if (c.code_addr != mine.code_addr)
+      mismatch("code addresses (ASLR is on there? dstd re-executes itself with ADDR_NO_RANDOMIZE unless "
+               "DSTD_NO_REEXEC=1)");
+    if (c.heap_base != mine.heap_base || c.partition != mine.partition) mismatch("the heap layout");
+    if (std::strncmp(c.provider, mine.provider, sizeof c.provider) != 0) mismatch("DSTD_PROVIDER");
+    addrs[r].name.assign(cards[r].begin() + sizeof c, cards[r].begin() + sizeof c + c.name_len);
+    addrs[r].key = c.key;
+    addrs[r].heap_begin = c.heap_begin;
+    peer_state& p = *rt->peers[r];
+    p.pid = c.pid;
+    p.host = c.host;
+    p.same_host = std::strncmp(c.host, mine.host, sizeof c.host) == 0;
+    p.last_heard_ns.store(now_ns());
+  }
+  rt->tr.connect(addrs);
+  rt->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  rt->last_activity_ns.store(now_ns());
+  rt->progress_thread = std::thread(progress_loop);
+  rt->boot->barrier();  // every node can now receive
+  log("up: %s via %s", provider.c_str(), rt->boot->kind());
+}
+
+void serve_until_shutdown() {
+  runtime& rt = *g_rt;
+  if (rt.nodes == 1) return;
+  while (!rt.shutdown_requested.load()) rt.shutdown_requested.wait(false);
+  finish();
+}
+
+void finish() noexcept {
+  runtime* rt = g_rt;
+  if (!rt || rt->finished.exchange(true)) return;
+  if (rt->nodes == 1) {
+    if (rt->stats) print_stats_table();
+    return;
+  }
+  try {
+    if (rt->self == 0) {
+      flush_remote_frees();
+      if (rt->stats) print_stats_table();
+      rt->shutdown_requested.store(true);
+      for (node_t r = 1; r < rt->nodes; ++r) request(r, msg::shutdown, nullptr, 0, nullptr, 0);
+    }
+    rt->stop_progress.store(true);
+    wake_runtime();
+    rt->progress_thread.join();
+    rt->boot->barrier();  // nobody closes its endpoint while a peer still needs it
+    rt->boot->finalize();
+    log("down");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: shutdown: %s\n", rt->self, e.what());
+  }
+  // The endpoint is left to process exit: detached workers may still hold it.
+}
+
+bool multi_node() noexcept { return g_rt && g_rt->nodes > 1; }
+transport& fabric() { return g_rt->tr; }
+
+void check_node(node_t node) {
+  if (node >= num_nodes())
+    throw std::invalid_argument("dstd: node " + std::to_string(node) + " does not exist: this job has " +
+                                std::to_string(num_nodes()) + " node(s), 0.." + std::to_string(num_nodes() - 1));
+}
+
+std::size_t request(node_t node, msg type, const void* payload, std::size_t len, void* out, std::size_t cap) {
+  check_node(node);
+  pending_reply p;
+  p.out = out;
+  p.cap = cap;
+  send_msg(node, type, reinterpret_cast<std::uint64_t>(&p), payload, len);
+  wait_reply(p);
+  if (p.status != 0)
+    throw remote_error("dstd: function run on node " + std::to_string(node) + " threw: " + p.error);
+  return p.len;
+}
+
+void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
+  runtime& rt = *g_rt;
+  peer_state& p = *rt.peers[node];
+  std::lock_guard lk(p.free_mu);
+  if (p.frees.empty()) p.first_queued = clock::now();
+  p.frees.push_back({deleter, addr});
+  if (p.frees.size() >= rt.free_batch) send_free_batch_locked(node, p);
+}
+
+void flush_remote_frees() {
+  runtime& rt = *g_rt;
+  if (rt.nodes == 1) return;
+  for (node_t r = 0; r < rt.nodes; ++r) {
+    if (r == rt.self) continue;
+    peer_state& p = *rt.peers[r];
+    std::uint64_t sent;
+    {
+      std::lock_guard lk(p.free_mu);
+      send_free_batch_locked(r, p);
+      sent = p.batches_sent.load();
+    }
+    if (sent) request(r, msg::flush, &sent, sizeof sent, nullptr, 0);
+  }
+}
+
+counters read_counters() noexcept {
+  runtime& rt = *g_rt;
+  return {rt.c_sent.load(), rt.c_recv.load(), rt.c_reads.load(), rt.c_writes.load(),
+          rt.c_bread.load(), rt.c_bwritten.load(), rt.c_atomics.load(), rt.c_calls.load()};
+}
+
+void count_rma(bool write, std::size_t bytes) noexcept {
+  runtime& rt = *g_rt;
+  (write ? rt.c_writes : rt.c_reads).fetch_add(1, std::memory_order_relaxed);
+  (write ? rt.c_bwritten : rt.c_bread).fetch_add(bytes, std::memory_order_relaxed);
+}
+void count_atomic() noexcept { g_rt->c_atomics.fetch_add(1, std::memory_order_relaxed); }
+
+namespace {
+struct node_row {
+  heap::stats h;
+  counters c;
+};
+void print_stats_table() {
+  runtime& rt = *g_rt;
+  std::fprintf(stderr, "\ndstd statistics (DSTD_STATS=1)\n");
+  std::fprintf(stderr, "%4s %12s %9s %9s %9s %10s %10s %9s %9s %12s %8s %7s\n", "node", "heap_bytes", "blocks",
+               "allocs", "frees", "msgs_sent", "msgs_recv", "rma_rd", "rma_wr", "bytes_rd", "atomics", "calls");
+  for (node_t r = 0; r < rt.nodes; ++r) {
+    node_row row = run_on(r, [] { return node_row{heap_impl::snapshot(), read_counters()}; });
+    std::fprintf(stderr, "%4u %12llu %9llu %9llu %9llu %10llu %10llu %9llu %9llu %12llu %8llu %7llu\n", r,
+                 (unsigned long long)row.h.bytes_in_use, (unsigned long long)row.h.blocks_in_use,
+                 (unsigned long long)row.h.allocations, (unsigned long long)row.h.frees,
+                 (unsigned long long)row.c.messages_sent, (unsigned long long)row.c.messages_received,
+                 (unsigned long long)row.c.rma_reads, (unsigned long long)row.c.rma_writes,
+                 (unsigned long long)row.c.bytes_read, (unsigned long long)row.c.atomics,
+                 (unsigned long long)row.c.calls_served);
+  }
+}
+}  // namespace
+
+}  // namespace dstd::rt
+
+// ---- dstd/runtime.hpp ---------------------------------------------------------------------
+
+namespace dstd {
+
+node_t node_id() noexcept { return rt::g_rt ? rt::g_rt->self : 0; }
+node_t num_nodes() noexcept { return rt::g_rt ? rt::g_rt->nodes : 1; }
+
+namespace detail {
+std::size_t call_remote(node_t node, trampoline_fn fn, const void* in, std::size_t in_len, void* out,
+                        std::size_t cap) {
+  rt::check_node(node);
+  if (node == node_id()) return fn(in, in_len, out, cap);
+  std::vector<std::uint8_t> buf(sizeof(std::uint64_t) + in_len);
+  std::uint64_t f = reinterpret_cast<std::uint64_t>(fn);
+  std::memcpy(buf.data(), &f, sizeof f);
+  if (in_len) std::memcpy(buf.data() + sizeof f, in, in_len);
+  return rt::request(node, rt::msg::call, buf.data(), buf.size(), out, cap);
+}
+}  // namespace detail
+
+}  // namespace dstd

@@ -1,0 +1,54 @@
+// The node runtime: the per-process state of a dstd job and its runtime thread.
+//
+// The runtime thread drives libfabric progress (both default providers progress
+// manually: a peer's operation on our memory completes only while we poll), serves
+// control messages, sends heartbeats and flushes batched remote frees. It polls
+// while busy, keeps polling for DSTD_SPIN_US after its last activity, then sleeps on
+// the CQ's wait fd (when the provider has one) plus an eventfd for local wake-ups,
+// for at most DSTD_IDLE_WAIT_US. On shm a peer cannot wake a sleeping node, so a
+// request that reaches an idle node waits up to DSTD_IDLE_WAIT_US longer (measured
+// figures in the README); a busy node answers at polling latency.
+//
+// This header is internal: the public API is dstd/runtime.hpp, heap.hpp, rma.hpp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dstd/runtime.hpp"
+#include "messages.hpp"
+
+namespace dstd::rt {
+
+class transport;
+
+// Brings the node up (heap, bootstrap, fabric, runtime thread). Called once from
+// the program entry before main.
+void start(int argc, char** argv);
+// Node 0: orderly job shutdown after main returns. Others: wait for it. Idempotent.
+void finish() noexcept;
+// Non-zero nodes: blocks until node 0 ends the job.
+void serve_until_shutdown();
+
+bool multi_node() noexcept;  // false in a 1-node job (no fabric at all)
+transport& fabric();
+void check_node(node_t node);  // throws std::invalid_argument for ids outside the job
+
+// Sends a request and blocks for its reply; returns the reply payload size.
+std::size_t request(node_t node, msg type, const void* payload, std::size_t len, void* out,
+                    std::size_t cap);
+// Queues a free (deleter == 0) or destroy of `addr` at its home `node`.
+void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr);
+// Sends every queued remote free and waits until the homes have run them.
+void flush_remote_frees();
+
+// Counters of the runtime itself (messages and RMA), printed with DSTD_STATS=1.
+struct counters {
+  std::uint64_t messages_sent, messages_received, rma_reads, rma_writes, bytes_read, bytes_written,
+      atomics, calls_served;
+};
+counters read_counters() noexcept;
+void count_rma(bool write, std::size_t bytes) noexcept;
+void count_atomic() noexcept;
+
+}  // namespace dstd::rt

@@ -1,0 +1,119 @@
+#include "heap/partition.hpp"
+
+#include <mimalloc.h>
+#include <sys/mman.h>
+
+#include <bit>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "dstd/settings.hpp"
+
+namespace dstd::heap_impl {
+namespace {
+
+layout g_layout;
+bool g_init = false;
+mi_arena_id_t g_arena{};
+
+struct counters {
+  std::atomic<std::uint64_t> bytes{0}, blocks{0}, allocs{0}, remote_allocs{0}, frees{0},
+      remote_frees{0}, batches{0};
+} g_count;
+
+// A mimalloc heap per thread, bound to this node's arena. mimalloc heaps are
+// single-owner for allocation; frees may come from any thread.
+mi_heap_t* thread_heap() noexcept {
+  thread_local mi_heap_t* heap = nullptr;
+  if (!heap) heap = mi_heap_new_in_arena(g_arena);
+  return heap;
+}
+
+[[noreturn]] void die(const char* what) {
+  std::fprintf(stderr, "dstd[node %u]: global heap: %s\n", g_layout.self, what);
+  std::exit(70);
+}
+
+}  // namespace
+
+void init(node_t self, node_t nodes) {
+  layout l;
+  l.base = static_cast<std::uintptr_t>(settings::get_size("DSTD_HEAP_BASE"));
+  l.partition = settings::get_size("DSTD_PARTITION_SIZE");
+  l.nodes = nodes;
+  l.self = self;
+  constexpr std::uint64_t kArenaAlign = 32ull << 20;  // mimalloc 2.0 segment size
+  if (l.partition < kArenaAlign || !std::has_single_bit(l.partition))
+    die("DSTD_PARTITION_SIZE must be a power of two of at least 32M");
+  if (l.base % kArenaAlign != 0) die("DSTD_HEAP_BASE must be 32 MiB aligned");
+  l.shift = static_cast<unsigned>(std::countr_zero(l.partition));
+  const std::size_t total = std::size_t(nodes) << l.shift;
+
+  // Reserve everything, exactly at base (MAP_FIXED_NOREPLACE fails rather than clobber).
+  void* want = reinterpret_cast<void*>(l.base);
+  void* got = mmap(want, total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE,
+                   -1, 0);
+  if (got != want) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg, "cannot reserve [%#lx, %#lx): %s (set DSTD_HEAP_BASE elsewhere)",
+                  (unsigned long)l.base, (unsigned long)(l.base + total),
+                  got == MAP_FAILED ? std::strerror(errno) : "address already in use");
+    if (got != MAP_FAILED) munmap(got, total);
+    die(msg);
+  }
+  void* own = reinterpret_cast<void*>(l.begin(self));
+  if (mprotect(own, l.partition, PROT_READ | PROT_WRITE) != 0) die("cannot map own partition");
+  if (!mi_manage_os_memory_ex(own, l.partition, /*committed*/ true, /*large*/ false, /*zero*/ true,
+                              /*numa*/ -1, /*exclusive*/ true, &g_arena))
+    die("mimalloc refused the partition");
+  g_layout = l;
+  g_init = true;
+}
+
+void shutdown() noexcept {
+  // The mapping dies with the process; mimalloc keeps pointers into the arena until
+  // then, so unmapping early would only add risk.
+}
+
+bool initialized() noexcept { return g_init; }
+const layout& lay() noexcept { return g_layout; }
+
+void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept {
+  if (bytes == 0) bytes = 1;
+  void* p = alignment <= alignof(std::max_align_t)
+                ? mi_heap_malloc(thread_heap(), bytes)
+                : mi_heap_malloc_aligned(thread_heap(), bytes, alignment);
+  if (!p) return nullptr;
+  g_count.bytes.fetch_add(mi_usable_size(p), std::memory_order_relaxed);
+  g_count.blocks.fetch_add(1, std::memory_order_relaxed);
+  g_count.allocs.fetch_add(1, std::memory_order_relaxed);
+  return p;
+}
+
+void free_local(void* p, bool remote) noexcept {
+  g_count.bytes.fetch_sub(mi_usable_size(p), std::memory_order_relaxed);
+  g_count.blocks.fetch_sub(1, std::memory_order_relaxed);
+  g_count.frees.fetch_add(1, std::memory_order_relaxed);
+  if (remote) g_count.remote_frees.fetch_add(1, std::memory_order_relaxed);
+  mi_free(p);
+}
+
+void note_remote_allocation() noexcept { g_count.remote_allocs.fetch_add(1, std::memory_order_relaxed); }
+void note_free_batch() noexcept { g_count.batches.fetch_add(1, std::memory_order_relaxed); }
+
+heap::stats snapshot() noexcept {
+  heap::stats s;
+  s.partition_bytes = g_layout.partition;
+  s.bytes_in_use = g_count.bytes.load(std::memory_order_relaxed);
+  s.blocks_in_use = g_count.blocks.load(std::memory_order_relaxed);
+  s.allocations = g_count.allocs.load(std::memory_order_relaxed);
+  s.remote_allocations = g_count.remote_allocs.load(std::memory_order_relaxed);
+  s.frees = g_count.frees.load(std::memory_order_relaxed);
+  s.remote_frees = g_count.remote_frees.load(std::memory_order_relaxed);
+  s.free_batches = g_count.batches.load(std::memory_order_relaxed);
+  return s;
+}
+
+}  // namespace dstd::heap_impl
