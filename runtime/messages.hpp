@@ -19,6 +19,7 @@ enum class msg : std::uint16_t {
   heartbeat,      // one-way
   shutdown,       // node 0 -> others: reply, then leave
   abort,          // node 0 -> others: u32 lost node; one-way, then exit
+  ping,           // payload echoed back in the reply, by the runtime itself (AM round trip)
 };
 
 struct msg_header {

@@ -355,6 +355,9 @@ void on_message(const void* data, std::size_t len) {
     }
     case msg::heartbeat:
       break;
+    case msg::ping:
+      send_msg(h.src, msg::reply, h.cookie, payload, plen);
+      break;
     case msg::shutdown:
       rt.shutdown_requested.store(true);
       send_msg(h.src, msg::reply, h.cookie, nullptr, 0);

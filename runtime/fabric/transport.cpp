@@ -129,7 +129,7 @@ void transport::post_receives(int count, std::size_t size, message_handler on_me
   on_message_ = on_message;
   recv_size_ = size;
   for (int i = 0; i < count; ++i) {
-    void* mem = heap_impl::alloc_local(sizeof(send_block) + size, 64);
+    void* mem = heap_impl::alloc_internal(sizeof(send_block) + size, 64);
     if (!mem) throw std::bad_alloc();
     auto* blk = new (mem) send_block;
     blk->ctx.k = op_ctx::kind::recv;
@@ -242,7 +242,7 @@ namespace {
 struct atomic_scratch {
   std::uint64_t* w = nullptr;
   atomic_scratch() {
-    w = static_cast<std::uint64_t*>(heap_impl::alloc_local(3 * sizeof(std::uint64_t), 64));
+    w = static_cast<std::uint64_t*>(heap_impl::alloc_internal(3 * sizeof(std::uint64_t), 64));
     if (!w) throw std::bad_alloc();
   }
 };
@@ -300,7 +300,7 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
     if (rc) fail("fi_inject", static_cast<int>(rc));
     return;
   }
-  void* mem = heap_impl::alloc_local(sizeof(send_block) + len, 64);
+  void* mem = heap_impl::alloc_internal(sizeof(send_block) + len, 64);
   if (!mem) throw std::bad_alloc();
   auto* blk = new (mem) send_block;
   blk->ctx.k = op_ctx::kind::send;
@@ -309,7 +309,7 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
   if (blen) std::memcpy(blk->data + alen, b, blen);
   while ((rc = fi_send(ep_, blk->data, len, heap_desc_, fi_addr_[node], &blk->ctx.fi)) == -FI_EAGAIN) progress();
   if (rc) {
-    heap_impl::free_local(blk, false);
+    heap_impl::free_internal(blk);
     fail("fi_send", static_cast<int>(rc));
   }
 }
@@ -321,7 +321,7 @@ void transport::fail_op(op_ctx* ctx, int err) {
       ctx->state.store(-1, std::memory_order_release);
       break;
     case op_ctx::kind::send:
-      heap_impl::free_local(ctx, false);
+      heap_impl::free_internal(ctx);
       break;
     case op_ctx::kind::recv:
       if (err != FI_ECANCELED) repost(ctx);
@@ -354,7 +354,7 @@ int transport::progress() {
           ctx->state.store(1, std::memory_order_release);
           break;
         case op_ctx::kind::send:
-          heap_impl::free_local(ctx, false);
+          heap_impl::free_internal(ctx);
           break;
         case op_ctx::kind::recv:
           if (t_depth > 1) {

@@ -228,8 +228,9 @@ void on_child_exit(job& j, unsigned r, int st) {
     kill_all(j, SIGTERM);
   } else if (r == 0) {
     // Node 0 returned from main; the others leave on their own after the orderly
-    // shutdown. Give them a grace period before forcing them.
-    begin_end(j, WEXITSTATUS(st), 10.0);
+    // shutdown. Give them a grace period before forcing them (short if it failed:
+    // then there may have been no orderly shutdown).
+    begin_end(j, WEXITSTATUS(st), WEXITSTATUS(st) == 0 ? 10.0 : 1.0);
   }
 }
 

@@ -92,6 +92,12 @@ void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept {
   return p;
 }
 
+void* alloc_internal(std::size_t bytes, std::size_t alignment) noexcept {
+  return mi_heap_malloc_aligned(thread_heap(), bytes ? bytes : 1, alignment);
+}
+
+void free_internal(void* p) noexcept { mi_free(p); }
+
 void free_local(void* p, bool remote) noexcept {
   g_count.bytes.fetch_sub(mi_usable_size(p), std::memory_order_relaxed);
   g_count.blocks.fetch_sub(1, std::memory_order_relaxed);

@@ -40,6 +40,10 @@ const layout& lay() noexcept;
 void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept;
 // Frees a block of the own partition (any thread). `remote` counts it as a peer's free.
 void free_local(void* p, bool remote) noexcept;
+// The runtime's own buffers (message buffers, atomic scratch words): registered heap
+// memory like any other, but not counted in stats, so user-visible usage is exact.
+void* alloc_internal(std::size_t bytes, std::size_t alignment) noexcept;
+void free_internal(void* p) noexcept;
 void note_remote_allocation() noexcept;
 void note_free_batch() noexcept;
 heap::stats snapshot() noexcept;

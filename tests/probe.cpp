@@ -1,0 +1,76 @@
+// A small dstd program that the launcher tests start in various ways.
+//   probe hello            every node prints a line; exit 0
+//   probe exit N           node 0 returns N
+//   probe kill-node R      node R kills itself with SIGKILL
+//   probe stop-node R      node R stops itself (SIGSTOP): alive but silent
+//   probe sleep S          node 0 sleeps S seconds
+//   probe bad-node         asks a node that does not exist
+//   probe idle-cpu S       stays idle S seconds, prints each node's CPU seconds
+#include <dstd/runtime.hpp>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <thread>
+
+namespace {
+double cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  const char* cmd = argc > 1 ? argv[1] : "hello";
+  const double arg = argc > 2 ? std::atof(argv[2]) : 0;
+  const dstd::node_t n = dstd::num_nodes();
+  if (!std::strcmp(cmd, "hello")) {
+    for (dstd::node_t r = 0; r < n; ++r)
+      dstd::run_on(r, [](dstd::node_t nodes) {
+        std::printf("hello from node %u of %u (pid %d)\n", dstd::node_id(), nodes, getpid());
+        std::fflush(stdout);
+      }, n);
+    return 0;
+  }
+  if (!std::strcmp(cmd, "exit")) return static_cast<int>(arg);
+  if (!std::strcmp(cmd, "kill-node") || !std::strcmp(cmd, "stop-node")) {
+    const bool kill = !std::strcmp(cmd, "kill-node");
+    std::printf("probe: node %u will %s itself\n", static_cast<dstd::node_t>(arg), kill ? "kill" : "stop");
+    std::fflush(stdout);
+    // The call never returns: the job must be ended by the failure detection.
+    dstd::run_on(static_cast<dstd::node_t>(arg), [](bool k) { raise(k ? SIGKILL : SIGSTOP); }, kill);
+    std::puts("probe: unreachable");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "sleep")) {
+    std::this_thread::sleep_for(std::chrono::duration<double>(arg));
+    return 0;
+  }
+  if (!std::strcmp(cmd, "bad-node")) {
+    try {
+      dstd::run_on(n + 3, [] { return 0; });
+    } catch (const std::invalid_argument& e) {
+      std::printf("error: %s\n", e.what());
+      return 0;
+    }
+    return 1;
+  }
+  if (!std::strcmp(cmd, "idle-cpu")) {
+    double before[64], after[64];
+    for (dstd::node_t r = 0; r < n && r < 64; ++r) before[r] = dstd::run_on(r, [] { return cpu_seconds(); });
+    std::this_thread::sleep_for(std::chrono::duration<double>(arg));
+    for (dstd::node_t r = 0; r < n && r < 64; ++r) {
+      after[r] = dstd::run_on(r, [] { return cpu_seconds(); });
+      std::printf("node %u cpu %.3f s\n", r, after[r] - before[r]);
+    }
+    return 0;
+  }
+  std::fprintf(stderr, "probe: unknown command %s\n", cmd);
+  return 2;
+}
