@@ -23,6 +23,7 @@
 #include "bootstrap/bootstrap.hpp"
 #include "dstd/heap.hpp"
 #include "dstd/settings.hpp"
+#include "fabric/doorbell.hpp"
 #include "fabric/transport.hpp"
 #include "heap/partition.hpp"
 
@@ -41,6 +42,7 @@ struct node_card {
   std::uint64_t heap_base = 0, partition = 0, key = 0, heap_begin = 0;
   char host[64] = {};
   char provider[32] = {};
+  char doorbell[64] = {};  // node 0's wake-up file (used when all nodes share a host)
 };
 
 // A request waiting for its reply; the cookie on the wire is its address.
@@ -79,7 +81,7 @@ struct runtime {
   node_t self = 0, nodes = 1;
   std::unique_ptr<bootstrap> boot;
   transport tr;
-  bool fabric_up = false;
+  doorbell bell;
   std::vector<std::unique_ptr<peer_state>> peers;
   std::mutex home_mu;  // guards batches_received / waiting_flushes of all peers
 
@@ -121,6 +123,10 @@ void log(const char* fmt, const char* a = "", const char* b = "") {
 }
 
 void wake_runtime() {
+  if (g_rt->bell.active()) {
+    g_rt->bell.wake(g_rt->self);
+    return;
+  }
   std::uint64_t one = 1;
   if (g_rt->wake_fd >= 0) (void)!::write(g_rt->wake_fd, &one, sizeof one);
 }
@@ -185,16 +191,26 @@ void send_free_batch_locked(node_t node, peer_state& p) {
   p.frees.clear();
 }
 
-void flush_old_batches(std::int64_t now) {
+// Sends partial batches that have waited DSTD_FREE_FLUSH_US; true if some remain.
+bool flush_old_batches(std::int64_t now) {
   runtime& rt = *g_rt;
+  bool pending = false;
   for (node_t r = 0; r < rt.nodes; ++r) {
     if (r == rt.self) continue;
     peer_state& p = *rt.peers[r];
     std::unique_lock lk(p.free_mu, std::try_to_lock);
-    if (!lk || p.frees.empty()) continue;
+    if (!lk) {
+      pending = true;
+      continue;
+    }
+    if (p.frees.empty()) continue;
     auto age = now - std::chrono::duration_cast<std::chrono::nanoseconds>(p.first_queued.time_since_epoch()).count();
-    if (age >= rt.flush_ns) send_free_batch_locked(r, p);
+    if (age >= rt.flush_ns)
+      send_free_batch_locked(r, p);
+    else
+      pending = true;
   }
+  return pending;
 }
 
 void run_free_entry(const free_entry& e) {
@@ -397,10 +413,18 @@ void progress_loop() {
       }
       check_liveness(now);
     }
-    flush_old_batches(now);
+    const bool frees_pending = flush_old_batches(now);
     if (n > 0) continue;
     if (now - rt.last_activity_ns.load(std::memory_order_relaxed) < rt.spin_ns) {
       sched_yield();
+      continue;
+    }
+    if (rt.bell.active()) {
+      // Peers ring us after posting anything, so sleep until the next timer.
+      std::int64_t us = (next_heartbeat - now) / 1000 + 1;
+      if (frees_pending) us = std::min<std::int64_t>(us, rt.flush_ns / 1000 + 1);
+      if (rt.bell.sleep(rt.self, [&] { return rt.tr.progress(); }, us))
+        rt.last_activity_ns.store(now_ns(), std::memory_order_relaxed);
       continue;
     }
     // Idle: sleep on the CQ fd (if any) and the local wake-up eventfd. While local
@@ -501,6 +525,7 @@ void start(int, char**) {
     c.heap_begin = me.heap_begin;
     ::gethostname(c.host, sizeof c.host - 1);
     std::snprintf(c.provider, sizeof c.provider, "%s", provider.c_str());
+    if (rt->self == 0) std::snprintf(c.doorbell, sizeof c.doorbell, "%s", rt->bell.create(rt->nodes).c_str());
     cards = rt->boot->allgather(to_blob(c, me.name));
   } catch (const std::exception& e) {
     die(std::string("dstd[node ") + std::to_string(rt->self) + "]: " + e.what());
@@ -533,10 +558,25 @@ void start(int, char**) {
     p.last_heard_ns.store(now_ns());
   }
   rt->tr.connect(addrs);
+  bool one_host = true;
+  for (const auto& p : rt->peers) one_host &= p->same_host;
+  if (one_host) {
+    node_card zero;
+    std::memcpy(&zero, cards[0].data(), sizeof zero);
+    if (rt->self != 0) {
+      try {
+        rt->bell.open(zero.doorbell, rt->nodes);
+      } catch (const std::exception& e) {
+        die(std::string("dstd[node ") + std::to_string(rt->self) + "]: " + e.what());
+      }
+    }
+    rt->tr.set_doorbell(&rt->bell);
+  }
   rt->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->last_activity_ns.store(now_ns());
   rt->progress_thread = std::thread(progress_loop);
-  rt->boot->barrier();  // every node can now receive
+  rt->boot->barrier();  // every node can now receive (and has opened the doorbell)
+  if (rt->self == 0) rt->bell.unlink();
   log("up: %s via %s", provider.c_str(), rt->boot->kind());
 }
 

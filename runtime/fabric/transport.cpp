@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <utility>
 
+#include "fabric/doorbell.hpp"
 #include "heap/partition.hpp"
 
 namespace dstd::rt {
@@ -218,6 +219,7 @@ void transport::read(node_t node, void* dst, std::uint64_t raddr, std::size_t le
                        peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
     progress();
   if (rc) fail("fi_read", static_cast<int>(rc));
+  if (bell_) bell_->ring(node);
   wait(ctx);
   if (temp) fi_close(&temp->fid);
 }
@@ -232,6 +234,7 @@ void transport::write(node_t node, const void* src, std::uint64_t raddr, std::si
                         peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
     progress();
   if (rc) fail("fi_write", static_cast<int>(rc));
+  if (bell_) bell_->ring(node);
   wait(ctx);
   if (temp) fi_close(&temp->fid);
 }
@@ -263,6 +266,7 @@ std::uint64_t transport::fetch_add(node_t node, std::uint64_t raddr, std::uint64
                                FI_SUM, &ctx.fi)) == -FI_EAGAIN)
     progress();
   if (rc) fail("fi_fetch_atomic", static_cast<int>(rc));
+  if (bell_) bell_->ring(node);
   wait(ctx);
   return w[2];
 }
@@ -280,6 +284,7 @@ std::uint64_t transport::compare_swap(node_t node, std::uint64_t raddr, std::uin
                                  FI_CSWAP, &ctx.fi)) == -FI_EAGAIN)
     progress();
   if (rc) fail("fi_compare_atomic", static_cast<int>(rc));
+  if (bell_) bell_->ring(node);
   wait(ctx);
   return w[2];
 }
@@ -298,6 +303,7 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
     if (blen) std::memcpy(tmp + alen, b, blen);
     while ((rc = fi_inject(ep_, tmp, len, fi_addr_[node])) == -FI_EAGAIN) progress();
     if (rc) fail("fi_inject", static_cast<int>(rc));
+    if (bell_) bell_->ring(node);
     return;
   }
   void* mem = heap_impl::alloc_internal(sizeof(send_block) + len, 64);
@@ -312,6 +318,7 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
     heap_impl::free_internal(blk);
     fail("fi_send", static_cast<int>(rc));
   }
+  if (bell_) bell_->ring(node);
 }
 
 void transport::fail_op(op_ctx* ctx, int err) {

@@ -33,6 +33,8 @@ struct fid_mr;
 
 namespace dstd::rt {
 
+class doorbell;
+
 // Completion context of one posted operation. fi_context2 must come first: libfabric
 // hands the same pointer back in the completion entry.
 struct op_ctx {
@@ -89,6 +91,9 @@ class transport {
   // True if it is safe to block on wait_fd() now (fi_trywait).
   bool trywait();
 
+  // Peers on this host that may be asleep get rung after every post to them.
+  void set_doorbell(doorbell* bell) { bell_ = bell; }
+
   const std::string& provider() const { return provider_; }
   std::size_t max_message() const { return recv_size_; }
 
@@ -118,6 +123,7 @@ class transport {
   std::vector<std::uint64_t> peer_base_;
   std::vector<std::uint64_t> fi_addr_;
   message_handler on_message_ = nullptr;
+  doorbell* bell_ = nullptr;
 };
 
 // Lists the providers libfabric offers RDM endpoints for, e.g. "shm, tcp;ofi_rxm".

@@ -1,0 +1,118 @@
+// dstd micro-benchmarks. Run as `dstdrun -n 2 build/bin/dstd_bench` (node 0 measures,
+// node 1 holds the remote memory). The raw fabric figures are the physical limit
+// every dstd type is compared against in the same run.
+#include <benchmark/benchmark.h>
+#include <dstd/heap.hpp>
+#include <dstd/rma.hpp>
+#include <dstd/runtime.hpp>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "node_runtime.hpp"
+
+namespace {
+
+bool need_two_nodes(benchmark::State& state) {
+  if (dstd::num_nodes() >= 2) return true;
+  state.SkipWithError("needs 2 nodes: run under dstdrun -n 2");
+  return false;
+}
+
+// One-sided read of `bytes` from node 1's partition into a local heap buffer.
+void BM_fabric_read(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  void* remote = dstd::heap::allocate_on(1, bytes, 64);
+  void* local = dstd::heap::allocate(bytes, 64);
+  for (auto _ : state) {
+    dstd::rma::read(local, remote, bytes);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  dstd::heap::deallocate(local);
+  dstd::heap::deallocate(remote);
+  dstd::heap::flush();
+}
+BENCHMARK(BM_fabric_read)->Arg(64)->Arg(4096)->Arg(65536)->Arg(1048576);
+
+void BM_fabric_write(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  void* remote = dstd::heap::allocate_on(1, bytes, 64);
+  void* local = dstd::heap::allocate(bytes, 64);
+  std::memset(local, 7, bytes);
+  for (auto _ : state) dstd::rma::write(remote, local, bytes);
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  dstd::heap::deallocate(local);
+  dstd::heap::deallocate(remote);
+  dstd::heap::flush();
+}
+BENCHMARK(BM_fabric_write)->Arg(64)->Arg(1048576);
+
+void BM_fabric_fetch_add(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  auto* word = static_cast<std::uint64_t*>(dstd::heap::allocate_on(1, 8, 8));
+  for (auto _ : state) benchmark::DoNotOptimize(dstd::rma::fetch_add(word, 1));
+  state.SetLabel(dstd::rma::native_atomics() ? "native FI_ATOMIC" : "executed at home");
+  dstd::heap::deallocate(word);
+  dstd::heap::flush();
+}
+BENCHMARK(BM_fabric_fetch_add);
+
+// A control request and its reply, answered by node 1's runtime itself.
+void BM_am_roundtrip(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  std::uint64_t in = 42, out = 0;
+  for (auto _ : state) {
+    dstd::rt::request(1, dstd::rt::msg::ping, &in, sizeof in, &out, sizeof out);
+    benchmark::DoNotOptimize(out);
+  }
+}
+BENCHMARK(BM_am_roundtrip);
+
+// run_on: the request, a hand-off to a worker thread on node 1, the reply.
+void BM_run_on_remote(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  for (auto _ : state) benchmark::DoNotOptimize(dstd::run_on(1, [](int x) { return x + 1; }, 1));
+}
+BENCHMARK(BM_run_on_remote);
+
+void BM_heap_allocate_on_remote(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  for (auto _ : state) dstd::heap::deallocate(dstd::heap::allocate_on(1, 64));
+  dstd::heap::flush();
+}
+BENCHMARK(BM_heap_allocate_on_remote);
+
+// Local allocation in the global heap against plain malloc (both mimalloc).
+void BM_heap_allocate_local(benchmark::State& state) {
+  for (auto _ : state) {
+    void* p = dstd::heap::allocate(64);
+    benchmark::DoNotOptimize(p);
+    dstd::heap::deallocate(p);
+  }
+}
+BENCHMARK(BM_heap_allocate_local);
+
+void BM_std_malloc(benchmark::State& state) {
+  for (auto _ : state) {
+    void* p = std::malloc(64);
+    benchmark::DoNotOptimize(p);
+    std::free(p);
+  }
+}
+BENCHMARK(BM_std_malloc);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("dstd_nodes", std::to_string(dstd::num_nodes()));
+  benchmark::AddCustomContext("dstd_provider", dstd::rma::provider_name());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,65 @@
+// Wake-ups for sleeping runtimes on the same host.
+//
+// The shm provider cannot wake a process that sleeps on its CQ: a peer's request,
+// atomic or message only progresses when the target polls. So that idle nodes can
+// sleep without stalling their peers, the nodes of one host share a small
+// memory-mapped file with one slot per node: {sequence, sleeping}. A runtime that
+// goes to sleep sets `sleeping`, polls once more, then futex-waits on `sequence`.
+// Every thread that posts an operation to node r afterwards checks r's flag (one
+// shared-cache-line load) and, if it is set, bumps the sequence and wakes it. The
+// seq_cst fences on both sides make it a Dekker handshake: either the sleeper sees
+// the operation in its last poll, or the poster sees the flag.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "dstd/runtime.hpp"
+
+namespace dstd::rt {
+
+class doorbell {
+ public:
+  // Node 0 creates the file (returns its path to publish); the others open it.
+  std::string create(node_t nodes);
+  void open(const std::string& path, node_t nodes);
+  void unlink() noexcept;  // once every node has opened it
+  bool active() const { return slots_ != nullptr; }
+
+  // Called after posting an operation to `node`.
+  void ring(node_t node) noexcept {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    slot& s = slots_[node];
+    if (s.sleeping.load(std::memory_order_relaxed)) wake(node);
+  }
+  void wake(node_t node) noexcept;
+
+  // Sleeper side. Returns false (no sleep) if poll_once() found work after the flag was set.
+  template <class Poll>
+  bool sleep(node_t self, Poll&& poll_once, std::int64_t timeout_us) {
+    slot& s = slots_[self];
+    const std::uint32_t seq = s.seq.load(std::memory_order_acquire);
+    s.sleeping.store(1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (poll_once() > 0) {
+      s.sleeping.store(0, std::memory_order_relaxed);
+      return false;
+    }
+    wait(s, seq, timeout_us);
+    s.sleeping.store(0, std::memory_order_relaxed);
+    return true;
+  }
+
+ private:
+  struct alignas(64) slot {
+    std::atomic<std::uint32_t> seq;
+    std::atomic<std::uint32_t> sleeping;
+  };
+  static void wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept;
+  slot* slots_ = nullptr;
+  std::size_t bytes_ = 0;
+  std::string path_;
+};
+
+}  // namespace dstd::rt
