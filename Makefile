@@ -60,11 +60,11 @@ bench: build
 
 sanitize: deps
 	$(call configure_and_build,build-asan,-DDSTD_SANITIZE=$(ASAN))
-	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 $(CTEST)
+	cd build-asan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp $(CTEST)
 
 tsan: deps
 	$(call configure_and_build,build-tsan,-DDSTD_SANITIZE=thread)
-	cd build-tsan && $(CTEST)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
 
 clean:
 	rm -rf build build-asan build-tsan

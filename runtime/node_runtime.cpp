@@ -97,7 +97,9 @@ struct runtime {
   std::mutex pool_mu;
   std::condition_variable pool_cv;
   std::deque<call_job> jobs;
-  int idle_workers = 0;
+  int idle_workers = 0;      // workers not running a job (spinning or asleep)
+  int sleeping_workers = 0;  // of those, blocked on pool_cv
+  std::atomic<int> queued{0};
 
   // Settings, read once.
   std::int64_t spin_ns = 0, idle_wait_us = 0, heartbeat_ns = 0, timeout_ns = 0, flush_ns = 0;
@@ -229,10 +231,11 @@ void submit_call(call_job job) {
   runtime& rt = *g_rt;
   std::unique_lock lk(rt.pool_mu);
   rt.jobs.push_back(std::move(job));
+  rt.queued.fetch_add(1, std::memory_order_release);
   if (rt.idle_workers == 0) {
     ++rt.idle_workers;  // counted idle until it picks the job up
     std::thread(worker_loop).detach();
-  } else {
+  } else if (rt.sleeping_workers > 0) {
     rt.pool_cv.notify_one();
   }
 }
@@ -243,10 +246,19 @@ void worker_loop() {
   for (;;) {
     call_job job;
     {
+      // An idle worker watches the queue for DSTD_SPIN_US before it blocks, so
+      // back-to-back calls skip the condition-variable wake-up.
+      const std::int64_t until = now_ns() + rt.spin_ns;
+      while (rt.queued.load(std::memory_order_acquire) == 0 && now_ns() < until) sched_yield();
       std::unique_lock lk(rt.pool_mu);
-      rt.pool_cv.wait(lk, [&] { return !rt.jobs.empty(); });
+      if (rt.jobs.empty()) {
+        ++rt.sleeping_workers;
+        rt.pool_cv.wait(lk, [&] { return !rt.jobs.empty(); });
+        --rt.sleeping_workers;
+      }
       job = std::move(rt.jobs.front());
       rt.jobs.pop_front();
+      rt.queued.fetch_sub(1, std::memory_order_relaxed);
       --rt.idle_workers;
     }
     auto fn = reinterpret_cast<detail::trampoline_fn>(job.fn);
@@ -560,7 +572,7 @@ void start(int, char**) {
   rt->tr.connect(addrs);
   bool one_host = true;
   for (const auto& p : rt->peers) one_host &= p->same_host;
-  if (one_host) {
+  if (one_host && settings::get_bool("DSTD_DOORBELL")) {
     node_card zero;
     std::memcpy(&zero, cards[0].data(), sizeof zero);
     if (rt->self != 0) {

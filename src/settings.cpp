@@ -13,7 +13,12 @@ constexpr entry kRegistry[] = {
     {"DSTD_PROVIDER", "shm",
      "libfabric provider: shm (one host) or tcp;ofi_rxm (across hosts); dstdrun --provider sets it"},
     // Global heap
+#if defined(__SANITIZE_THREAD__)
+    // ThreadSanitizer owns 0x4000'0000'0000; its application range starts at 0x7e80'...
+    {"DSTD_HEAP_BASE", "0x7e9000000000",
+#else
     {"DSTD_HEAP_BASE", "0x400000000000",
+#endif
      "virtual address of node 0's heap partition; identical on every node"},
     {"DSTD_PARTITION_SIZE", "16G",
      "bytes of global heap owned by each node (power of two, >= 32M); reserved, not committed"},
@@ -25,8 +30,11 @@ constexpr entry kRegistry[] = {
     {"DSTD_SPIN_US", "200",
      "how long the runtime thread keeps polling after its last activity before it sleeps"},
     {"DSTD_IDLE_WAIT_US", "1000",
-     "longest sleep of an idle runtime thread (bounds the extra latency on providers that "
-     "cannot wake a sleeping peer, e.g. shm)"},
+     "longest sleep of an idle runtime thread that peers cannot ring (nodes on several hosts): "
+     "bounds the extra latency of a request reaching an idle node"},
+    {"DSTD_DOORBELL", "1",
+     "1: when all nodes share a host, a peer that posts to a sleeping node wakes it through a "
+     "futex in /dev/shm; 0: sleep on the CQ wait fd with DSTD_IDLE_WAIT_US timeouts instead"},
     {"DSTD_AM_BUFFERS", "64", "receive buffers posted for control messages per node"},
     {"DSTD_AM_BUFFER_SIZE", "65536",
      "bytes per control-message buffer; larger call arguments/results are refused"},

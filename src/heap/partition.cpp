@@ -18,10 +18,31 @@ layout g_layout;
 bool g_init = false;
 mi_arena_id_t g_arena{};
 
+// Counters are per thread (plain relaxed stores, no shared read-modify-write on the
+// allocation path) and summed on snapshot. A block freed by another thread than the
+// one that allocated it makes one thread's figure go "negative": unsigned wrap-around
+// cancels out in the sum. Counter blocks outlive their threads on purpose.
 struct counters {
   std::atomic<std::uint64_t> bytes{0}, blocks{0}, allocs{0}, remote_allocs{0}, frees{0},
       remote_frees{0}, batches{0};
-} g_count;
+  counters* next = nullptr;
+};
+std::atomic<counters*> g_all_counters{nullptr};
+
+counters& my_counters() noexcept {
+  thread_local counters* c = [] {
+    auto* fresh = new counters;
+    fresh->next = g_all_counters.load(std::memory_order_relaxed);
+    while (!g_all_counters.compare_exchange_weak(fresh->next, fresh, std::memory_order_release)) {
+    }
+    return fresh;
+  }();
+  return *c;
+}
+
+inline void bump(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
+  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);  // single writer
+}
 
 // A mimalloc heap per thread, bound to this node's arena. mimalloc heaps are
 // single-owner for allocation; frees may come from any thread.
@@ -86,9 +107,10 @@ void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept {
                 ? mi_heap_malloc(thread_heap(), bytes)
                 : mi_heap_malloc_aligned(thread_heap(), bytes, alignment);
   if (!p) return nullptr;
-  g_count.bytes.fetch_add(mi_usable_size(p), std::memory_order_relaxed);
-  g_count.blocks.fetch_add(1, std::memory_order_relaxed);
-  g_count.allocs.fetch_add(1, std::memory_order_relaxed);
+  counters& c = my_counters();
+  bump(c.bytes, mi_usable_size(p));
+  bump(c.blocks, 1);
+  bump(c.allocs, 1);
   return p;
 }
 
@@ -99,26 +121,29 @@ void* alloc_internal(std::size_t bytes, std::size_t alignment) noexcept {
 void free_internal(void* p) noexcept { mi_free(p); }
 
 void free_local(void* p, bool remote) noexcept {
-  g_count.bytes.fetch_sub(mi_usable_size(p), std::memory_order_relaxed);
-  g_count.blocks.fetch_sub(1, std::memory_order_relaxed);
-  g_count.frees.fetch_add(1, std::memory_order_relaxed);
-  if (remote) g_count.remote_frees.fetch_add(1, std::memory_order_relaxed);
+  counters& c = my_counters();
+  bump(c.bytes, -mi_usable_size(p));
+  bump(c.blocks, -std::uint64_t{1});
+  bump(c.frees, 1);
+  if (remote) bump(c.remote_frees, 1);
   mi_free(p);
 }
 
-void note_remote_allocation() noexcept { g_count.remote_allocs.fetch_add(1, std::memory_order_relaxed); }
-void note_free_batch() noexcept { g_count.batches.fetch_add(1, std::memory_order_relaxed); }
+void note_remote_allocation() noexcept { bump(my_counters().remote_allocs, 1); }
+void note_free_batch() noexcept { bump(my_counters().batches, 1); }
 
 heap::stats snapshot() noexcept {
   heap::stats s;
   s.partition_bytes = g_layout.partition;
-  s.bytes_in_use = g_count.bytes.load(std::memory_order_relaxed);
-  s.blocks_in_use = g_count.blocks.load(std::memory_order_relaxed);
-  s.allocations = g_count.allocs.load(std::memory_order_relaxed);
-  s.remote_allocations = g_count.remote_allocs.load(std::memory_order_relaxed);
-  s.frees = g_count.frees.load(std::memory_order_relaxed);
-  s.remote_frees = g_count.remote_frees.load(std::memory_order_relaxed);
-  s.free_batches = g_count.batches.load(std::memory_order_relaxed);
+  for (counters* c = g_all_counters.load(std::memory_order_acquire); c; c = c->next) {
+    s.bytes_in_use += c->bytes.load(std::memory_order_relaxed);
+    s.blocks_in_use += c->blocks.load(std::memory_order_relaxed);
+    s.allocations += c->allocs.load(std::memory_order_relaxed);
+    s.remote_allocations += c->remote_allocs.load(std::memory_order_relaxed);
+    s.frees += c->frees.load(std::memory_order_relaxed);
+    s.remote_frees += c->remote_frees.load(std::memory_order_relaxed);
+    s.free_batches += c->batches.load(std::memory_order_relaxed);
+  }
   return s;
 }
 
