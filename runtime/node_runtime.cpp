@@ -47,6 +47,10 @@ struct node_card {
 
 // A request waiting for its reply; the cookie on the wire is its address.
 struct pending_reply {
+  // The request leaves through the fabric and its reply may be read by another
+  // thread: `armed` (release before sending, acquire on reply) is the C++
+  // happens-before edge for that path, which no in-process primitive provides.
+  std::atomic<std::uint32_t> armed{0};
   std::atomic<std::uint32_t> done{0};
   std::uint16_t status = 0;
   void* out = nullptr;
@@ -296,6 +300,7 @@ void on_message(const void* data, std::size_t len) {
   switch (h.type) {
     case msg::reply: {
       auto* p = reinterpret_cast<pending_reply*>(h.cookie);
+      (void)p->armed.load(std::memory_order_acquire);
       p->status = h.status;
       if (h.status == 0) {
         p->len = plen;
@@ -639,6 +644,7 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
   pending_reply p;
   p.out = out;
   p.cap = cap;
+  p.armed.store(1, std::memory_order_release);
   send_msg(node, type, reinterpret_cast<std::uint64_t>(&p), payload, len);
   wait_reply(p);
   if (p.status != 0)
