@@ -12,6 +12,9 @@ constexpr entry kRegistry[] = {
     // Transport
     {"DSTD_PROVIDER", "shm",
      "libfabric provider: shm (one host) or tcp;ofi_rxm (across hosts); dstdrun --provider sets it"},
+    {"DSTD_NATIVE_ATOMICS", "1",
+     "1: use the provider's FI_ATOMIC when it has one; 0: execute atomics at the home node "
+     "(the path used by providers without FI_ATOMIC)"},
     // Global heap
 #if defined(__SANITIZE_THREAD__)
     // ThreadSanitizer owns 0x4000'0000'0000; its application range starts at 0x7e80'...

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -85,6 +86,8 @@ TEST(RpcCluster, OversizedArgumentsAreRefused) {
 TEST(RpcCluster, AtomicsFromEveryNodeLoseNoUpdate) {
   const node_t n = dstd::num_nodes();
   const node_t home = n > 1 ? 1 : 0;
+  const char* native = std::getenv("DSTD_NATIVE_ATOMICS");
+  if (native && std::string(native) == "0") EXPECT_FALSE(dstd::rma::native_atomics()) << "fallback not in use";
   auto* words = static_cast<std::uint64_t*>(dstd::heap::allocate_on(home, 2 * sizeof(std::uint64_t), 8));
   std::uint64_t zero[2] = {0, 0};
   dstd::rma::write(words, zero, sizeof zero);

@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "fabric/doorbell.hpp"
+#include "dstd/settings.hpp"
 #include "heap/partition.hpp"
 
 namespace dstd::rt {
@@ -69,7 +70,7 @@ void transport::open(const std::string& provider, node_t self, node_t nodes) {
   provider_ = provider;
   self_ = self;
   nodes_ = nodes;
-  info_ = query(provider, true);
+  info_ = settings::get_bool("DSTD_NATIVE_ATOMICS") ? query(provider, true) : nullptr;
   native_atomics_ = info_ != nullptr;
   if (!info_) info_ = query(provider, false);
   if (!info_)
