@@ -25,6 +25,7 @@
 #include "dstd/settings.hpp"
 #include "fabric/doorbell.hpp"
 #include "fabric/transport.hpp"
+#include <rdma/fi_errno.h>
 #include "heap/partition.hpp"
 
 namespace dstd::rt {
@@ -51,7 +52,7 @@ struct pending_reply {
   // thread: `armed` (release before sending, acquire on reply) is the C++
   // happens-before edge for that path, which no in-process primitive provides.
   std::atomic<std::uint32_t> armed{0};
-  std::atomic<std::uint32_t> done{0};
+  std::atomic<std::uint32_t> done{0};  // 1: filled in, 2: the replier no longer touches it
   std::uint16_t status = 0;
   void* out = nullptr;
   std::size_t cap = 0;
@@ -59,15 +60,18 @@ struct pending_reply {
   std::string error;
 };
 
+// Work for the worker pool: a shipped call (replied to), or a batch of remote
+// destroys (user destructors must never run on the progress path: they may block).
 struct call_job {
   node_t src;
   std::uint64_t cookie;
-  std::uint64_t fn;
+  std::uint64_t fn;  // 0: `args` holds free_entry records to run
   std::vector<std::uint8_t> args;
 };
 
 struct peer_state {
   std::atomic<std::int64_t> last_heard_ns{0};
+  std::atomic<bool> departed{false};  // acknowledged shutdown: no more heartbeats expected
   std::uint32_t pid = 0;
   bool same_host = false;
   std::string host;
@@ -86,6 +90,7 @@ struct runtime {
   std::unique_ptr<bootstrap> boot;
   transport tr;
   doorbell bell;
+  bool bell_in_use = false;  // peers ring us (all nodes on one host)
   std::vector<std::unique_ptr<peer_state>> peers;
   std::mutex home_mu;  // guards batches_received / waiting_flushes of all peers
 
@@ -129,7 +134,7 @@ void log(const char* fmt, const char* a = "", const char* b = "") {
 }
 
 void wake_runtime() {
-  if (g_rt->bell.active()) {
+  if (g_rt->bell_in_use) {
     g_rt->bell.wake(g_rt->self);
     return;
   }
@@ -169,9 +174,12 @@ void send_msg(node_t node, msg type, std::uint64_t cookie, const void* payload, 
 
 void check_liveness(std::int64_t now) {
   runtime& rt = *g_rt;
-  if (rt.shutdown_requested.load() || rt.finished.load()) return;
+  // Node 0 keeps checking through shutdown (a node may die while it waits for
+  // acknowledgements); the others stop once node 0 has told them to leave.
+  if (rt.self != 0 && rt.shutdown_requested.load()) return;
   auto check = [&](node_t r) {
     peer_state& p = *rt.peers[r];
+    if (p.departed.load(std::memory_order_relaxed)) return;
     if (p.same_host && p.pid && ::kill(static_cast<pid_t>(p.pid), 0) != 0 && errno == ESRCH)
       end_job_lost(r, "its process has exited");
     std::int64_t silent = now - p.last_heard_ns.load(std::memory_order_relaxed);
@@ -190,11 +198,19 @@ void check_liveness(std::int64_t now) {
 
 // ---- remote frees ------------------------------------------------------------------
 
-void send_free_batch_locked(node_t node, peer_state& p) {
-  if (p.frees.empty()) return;
-  send_msg(node, msg::free_batch, 0, p.frees.data(), p.frees.size() * sizeof(free_entry));
+// Takes the pending batch out under p.free_mu (and counts it as sent, so a flush
+// that follows waits for it); the caller sends it after releasing the lock, since a
+// send may have to drive progress.
+std::vector<free_entry> take_free_batch_locked(peer_state& p) {
+  std::vector<free_entry> out;
+  if (p.frees.empty()) return out;
+  out.swap(p.frees);
   p.batches_sent.fetch_add(1, std::memory_order_relaxed);
-  p.frees.clear();
+  return out;
+}
+
+void send_free_batch(node_t node, const std::vector<free_entry>& batch) {
+  if (!batch.empty()) send_msg(node, msg::free_batch, 0, batch.data(), batch.size() * sizeof(free_entry));
 }
 
 // Sends partial batches that have waited DSTD_FREE_FLUSH_US; true if some remain.
@@ -211,13 +227,18 @@ bool flush_old_batches(std::int64_t now) {
     }
     if (p.frees.empty()) continue;
     auto age = now - std::chrono::duration_cast<std::chrono::nanoseconds>(p.first_queued.time_since_epoch()).count();
-    if (age >= rt.flush_ns)
-      send_free_batch_locked(r, p);
-    else
+    if (age < rt.flush_ns) {
       pending = true;
+      continue;
+    }
+    auto batch = take_free_batch_locked(p);
+    lk.unlock();
+    send_free_batch(r, batch);
   }
   return pending;
 }
+
+void note_batch_done(node_t src);
 
 void run_free_entry(const free_entry& e) {
   void* p = reinterpret_cast<void*>(e.addr);
@@ -225,6 +246,44 @@ void run_free_entry(const free_entry& e) {
     reinterpret_cast<heap::deleter_fn>(e.deleter)(p);
   else
     heap_impl::free_local(p, /*remote*/ true);
+}
+
+// A batch from `src` has been run: count it, and answer flushes that waited for it.
+void note_batch_done(node_t src) {
+  runtime& rt = *g_rt;
+  heap_impl::note_free_batch();
+  std::vector<std::uint64_t> ready;
+  {
+    std::lock_guard lk(rt.home_mu);
+    peer_state& p = *rt.peers[src];
+    ++p.batches_received;
+    auto& w = p.waiting_flushes;
+    for (auto it = w.begin(); it != w.end();) {
+      if (it->first <= p.batches_received) {
+        ready.push_back(it->second);
+        it = w.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto cookie : ready) send_msg(src, msg::reply, cookie, nullptr, 0);
+}
+
+// A message we sent was lost (the peer is gone): a request's waiter gets an error.
+void on_send_failure(const void* data, std::size_t, node_t peer, int err) {
+  msg_header h;
+  std::memcpy(&h, data, sizeof h);
+  const bool is_request = h.type == msg::call || h.type == msg::alloc || h.type == msg::flush ||
+                          h.type == msg::atomic || h.type == msg::shutdown || h.type == msg::ping;
+  if (!is_request || h.cookie == 0) return;
+  auto* p = reinterpret_cast<pending_reply*>(h.cookie);
+  (void)p->armed.load(std::memory_order_acquire);
+  p->status = 2;
+  p->error = "message to node " + std::to_string(peer) + " was lost: " + fi_strerror(err);
+  p->done.store(1, std::memory_order_release);
+  p->done.notify_one();
+  p->done.store(2, std::memory_order_release);
 }
 
 // ---- message handling ----------------------------------------------------------------
@@ -236,12 +295,16 @@ void submit_call(call_job job) {
   std::unique_lock lk(rt.pool_mu);
   rt.jobs.push_back(std::move(job));
   rt.queued.fetch_add(1, std::memory_order_release);
-  if (rt.idle_workers == 0) {
-    ++rt.idle_workers;  // counted idle until it picks the job up
-    std::thread(worker_loop).detach();
-  } else if (rt.sleeping_workers > 0) {
-    rt.pool_cv.notify_one();
+  // Every queued job needs an idle worker of its own: a job may wait for another.
+  if (rt.jobs.size() > static_cast<std::size_t>(rt.idle_workers)) {
+    try {
+      std::thread(worker_loop).detach();
+      ++rt.idle_workers;  // counted idle until it picks a job up
+    } catch (const std::system_error& e) {
+      std::fprintf(stderr, "dstd[node %u]: cannot start a worker thread: %s\n", rt.self, e.what());
+    }
   }
+  if (rt.sleeping_workers > 0) rt.pool_cv.notify_one();
 }
 
 void worker_loop() {
@@ -265,6 +328,21 @@ void worker_loop() {
       rt.queued.fetch_sub(1, std::memory_order_relaxed);
       --rt.idle_workers;
     }
+    if (job.fn == 0) {  // a batch of destroys
+      for (std::size_t i = 0; i + sizeof(free_entry) <= job.args.size(); i += sizeof(free_entry)) {
+        free_entry e;
+        std::memcpy(&e, job.args.data() + i, sizeof e);
+        try {
+          run_free_entry(e);
+        } catch (const std::exception& ex) {
+          std::fprintf(stderr, "dstd[node %u]: a destructor run at home threw: %s\n", rt.self, ex.what());
+        }
+      }
+      note_batch_done(job.src);
+      std::lock_guard lk(rt.pool_mu);
+      ++rt.idle_workers;
+      continue;
+    }
     auto fn = reinterpret_cast<detail::trampoline_fn>(job.fn);
     std::size_t len = 0;
     std::uint16_t status = 0;
@@ -279,10 +357,16 @@ void worker_loop() {
       err = "unknown exception";
     }
     rt.c_calls.fetch_add(1, std::memory_order_relaxed);
-    if (status == 0)
-      send_msg(job.src, msg::reply, job.cookie, out.data(), len);
-    else
-      send_msg(job.src, msg::reply, job.cookie, err.data(), err.size(), status);
+    const std::size_t room = out.size() - sizeof(msg_header);
+    if (err.size() > room) err.resize(room);
+    try {
+      if (status == 0)
+        send_msg(job.src, msg::reply, job.cookie, out.data(), len);
+      else
+        send_msg(job.src, msg::reply, job.cookie, err.data(), err.size(), status);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dstd[node %u]: cannot reply to node %u: %s\n", rt.self, job.src, e.what());
+    }
     std::lock_guard lk(rt.pool_mu);
     ++rt.idle_workers;
   }
@@ -315,6 +399,7 @@ void on_message(const void* data, std::size_t len) {
       }
       p->done.store(1, std::memory_order_release);
       p->done.notify_one();
+      p->done.store(2, std::memory_order_release);  // last touch: the waiter may now return
       break;
     }
     case msg::call: {
@@ -335,28 +420,22 @@ void on_message(const void* data, std::size_t len) {
     }
     case msg::free_batch: {
       const std::size_t n = plen / sizeof(free_entry);
+      bool destructors = false;
+      for (std::size_t i = 0; i < n && !destructors; ++i) {
+        free_entry e;
+        std::memcpy(&e, payload + i * sizeof e, sizeof e);
+        destructors = e.deleter != 0;
+      }
+      if (destructors) {  // user code: run on a worker, not on the progress path
+        submit_call(call_job{h.src, 0, 0, std::vector<std::uint8_t>(payload, payload + plen)});
+        break;
+      }
       for (std::size_t i = 0; i < n; ++i) {
         free_entry e;
         std::memcpy(&e, payload + i * sizeof e, sizeof e);
         run_free_entry(e);
       }
-      heap_impl::note_free_batch();
-      std::vector<std::uint64_t> ready;
-      {
-        std::lock_guard lk(rt.home_mu);
-        peer_state& p = *rt.peers[h.src];
-        ++p.batches_received;
-        auto& w = p.waiting_flushes;
-        for (auto it = w.begin(); it != w.end();) {
-          if (it->first <= p.batches_received) {
-            ready.push_back(it->second);
-            it = w.erase(it);
-          } else {
-            ++it;
-          }
-        }
-      }
-      for (auto cookie : ready) send_msg(h.src, msg::reply, cookie, nullptr, 0);
+      note_batch_done(h.src);
       break;
     }
     case msg::flush: {
@@ -410,7 +489,19 @@ void on_message(const void* data, std::size_t len) {
 
 // ---- the runtime thread ---------------------------------------------------------------
 
+void progress_loop_body();
+
 void progress_loop() {
+  try {
+    progress_loop_body();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: runtime thread: %s; ending\n", g_rt->self, e.what());
+    std::fflush(stderr);
+    std::_Exit(70);
+  }
+}
+
+void progress_loop_body() {
   runtime& rt = *g_rt;
   std::int64_t next_heartbeat = 0;
   while (!rt.stop_progress.load(std::memory_order_relaxed)) {
@@ -421,7 +512,8 @@ void progress_loop() {
       next_heartbeat = now + rt.heartbeat_ns;
       try {
         if (rt.self == 0) {
-          for (node_t r = 1; r < rt.nodes; ++r) send_msg(r, msg::heartbeat, 0, nullptr, 0);
+          for (node_t r = 1; r < rt.nodes; ++r)
+            if (!rt.peers[r]->departed.load(std::memory_order_relaxed)) send_msg(r, msg::heartbeat, 0, nullptr, 0);
         } else {
           send_msg(0, msg::heartbeat, 0, nullptr, 0);
         }
@@ -436,10 +528,13 @@ void progress_loop() {
       sched_yield();
       continue;
     }
-    if (rt.bell.active()) {
-      // Peers ring us after posting anything, so sleep until the next timer.
+    if (rt.bell_in_use) {
+      // Peers ring us after posting anything, so sleep until the next timer. Protocol
+      // steps that nobody rings for (rendezvous of large messages) are bounded by
+      // DSTD_IDLE_WAIT_US while local threads wait for replies.
       std::int64_t us = (next_heartbeat - now) / 1000 + 1;
       if (frees_pending) us = std::min<std::int64_t>(us, rt.flush_ns / 1000 + 1);
+      if (rt.blocked_waiters.load(std::memory_order_relaxed) > 0) us = std::min(us, rt.idle_wait_us);
       if (rt.bell.sleep(rt.self, [&] { return rt.tr.progress(); }, us))
         rt.last_activity_ns.store(now_ns(), std::memory_order_relaxed);
       continue;
@@ -449,7 +544,8 @@ void progress_loop() {
     const std::int64_t us = rt.blocked_waiters.load(std::memory_order_relaxed) > 0 ? 50 : rt.idle_wait_us;
     pollfd fds[2] = {{rt.wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
     int nfds = 1;
-    if (rt.tr.trywait()) {
+    if (rt.tr.wait_fd() >= 0) {
+      if (!rt.tr.trywait()) continue;  // events pending: poll again rather than sleep
       fds[1].fd = rt.tr.wait_fd();
       nfds = 2;
     }
@@ -475,6 +571,7 @@ void wait_reply(pending_reply& p) {
     p.done.wait(0, std::memory_order_acquire);
     rt.blocked_waiters.fetch_sub(1);
   }
+  while (p.done.load(std::memory_order_acquire) != 2) sched_yield();  // replier's last touch
 }
 
 std::vector<std::uint8_t> to_blob(const node_card& c, const std::vector<std::uint8_t>& name) {
@@ -485,6 +582,7 @@ std::vector<std::uint8_t> to_blob(const node_card& c, const std::vector<std::uin
 }
 
 [[noreturn]] void die(const std::string& what) {
+  if (g_rt && g_rt->self == 0) g_rt->bell.unlink();
   std::fprintf(stderr, "%s\n", what.c_str());
   std::fflush(stderr);
   std::_Exit(2);
@@ -507,6 +605,9 @@ void start(int, char**) {
   rt->timeout_ns = settings::get_int("DSTD_NODE_TIMEOUT_MS") * 1000000;
   rt->flush_ns = settings::get_int("DSTD_FREE_FLUSH_US") * 1000;
   rt->free_batch = static_cast<std::size_t>(std::max<std::int64_t>(1, settings::get_int("DSTD_FREE_BATCH")));
+  // A batch must fit in one control message.
+  rt->free_batch = std::min<std::size_t>(
+      rt->free_batch, (settings::get_size("DSTD_AM_BUFFER_SIZE") - sizeof(msg_header)) / sizeof(free_entry));
 
   launcher l = detect_launcher();
   try {
@@ -588,7 +689,9 @@ void start(int, char**) {
       }
     }
     rt->tr.set_doorbell(&rt->bell);
+    rt->bell_in_use = true;
   }
+  rt->tr.set_send_failure_handler(&on_send_failure);
   rt->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   rt->last_activity_ns.store(now_ns());
   rt->progress_thread = std::thread(progress_loop);
@@ -616,7 +719,10 @@ void finish() noexcept {
       flush_remote_frees();
       if (rt->stats) print_stats_table();
       rt->shutdown_requested.store(true);
-      for (node_t r = 1; r < rt->nodes; ++r) request(r, msg::shutdown, nullptr, 0, nullptr, 0);
+      for (node_t r = 1; r < rt->nodes; ++r) {
+        request(r, msg::shutdown, nullptr, 0, nullptr, 0);
+        rt->peers[r]->departed.store(true);
+      }
     }
     rt->stop_progress.store(true);
     wake_runtime();
@@ -647,6 +753,7 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
   p.armed.store(1, std::memory_order_release);
   send_msg(node, type, reinterpret_cast<std::uint64_t>(&p), payload, len);
   wait_reply(p);
+  if (p.status == 2) throw std::runtime_error("dstd: " + p.error);
   if (p.status != 0)
     throw remote_error("dstd: function run on node " + std::to_string(node) + " threw: " + p.error);
   return p.len;
@@ -655,10 +762,14 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
 void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
   runtime& rt = *g_rt;
   peer_state& p = *rt.peers[node];
-  std::lock_guard lk(p.free_mu);
-  if (p.frees.empty()) p.first_queued = clock::now();
-  p.frees.push_back({deleter, addr});
-  if (p.frees.size() >= rt.free_batch) send_free_batch_locked(node, p);
+  std::vector<free_entry> full;
+  {
+    std::lock_guard lk(p.free_mu);
+    if (p.frees.empty()) p.first_queued = clock::now();
+    p.frees.push_back({deleter, addr});
+    if (p.frees.size() >= rt.free_batch) full = take_free_batch_locked(p);
+  }
+  send_free_batch(node, full);
 }
 
 void flush_remote_frees() {
@@ -667,12 +778,14 @@ void flush_remote_frees() {
   for (node_t r = 0; r < rt.nodes; ++r) {
     if (r == rt.self) continue;
     peer_state& p = *rt.peers[r];
+    std::vector<free_entry> batch;
     std::uint64_t sent;
     {
       std::lock_guard lk(p.free_mu);
-      send_free_batch_locked(r, p);
+      batch = take_free_batch_locked(p);
       sent = p.batches_sent.load();
     }
+    send_free_batch(r, batch);
     if (sent) request(r, msg::flush, &sent, sizeof sent, nullptr, 0);
   }
 }

@@ -18,9 +18,13 @@ namespace {
 node_t checked_home(const void* p, std::size_t len, const char* op) {
   const auto& l = heap_impl::lay();
   auto a = reinterpret_cast<std::uintptr_t>(p);
-  if (!l.contains(a) || (len && !l.contains(a + len - 1)) || (len && l.home(a + len - 1) != l.home(a)))
-    throw std::out_of_range(std::string("dstd::rma::") + op + ": range is not inside one node's heap partition");
-  return l.home(a);
+  if (!l.contains(a))
+    throw std::out_of_range(std::string("dstd::rma::") + op + ": address is not in the global heap");
+  const node_t h = l.home(a);
+  if (len > l.begin(h + 1) - a)  // no overflow: both sides are within the layout
+    throw std::out_of_range(std::string("dstd::rma::") + op + ": range runs past node " + std::to_string(h) +
+                            "'s heap partition");
+  return h;
 }
 
 }  // namespace

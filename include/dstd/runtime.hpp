@@ -14,6 +14,8 @@
 // bytes, so they must be trivially copyable (checked at compile time).
 #pragma once
 
+#include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -84,12 +86,10 @@ auto run_on(node_t node, F f, Args... args) -> std::invoke_result_t<F&, Args&...
   if constexpr (std::is_void_v<R>) {
     detail::call_remote(node, &detail::invoke_packed<R, Packed>, &packed, sizeof packed, nullptr, 0);
   } else {
-    alignas(R) unsigned char out[sizeof(R)];
-    detail::call_remote(node, &detail::invoke_packed<R, Packed>, &packed, sizeof packed, out,
-                        sizeof out);
-    R r;
-    std::memcpy(&r, out, sizeof(R));
-    return r;
+    std::array<unsigned char, sizeof(R)> out;
+    detail::call_remote(node, &detail::invoke_packed<R, Packed>, &packed, sizeof packed, out.data(),
+                        out.size());
+    return std::bit_cast<R>(out);  // R need not be default-constructible
   }
 }
 

@@ -8,6 +8,9 @@
 #include <rdma/fi_rma.h>
 #include <sched.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -53,10 +56,16 @@ fi_info* query(const std::string& provider, bool atomics) {
 
 // Completions read by a progress() call nested inside a message handler wait here
 // for the outermost call, so handlers never re-enter each other.
-std::mutex g_deferred_mu;
-std::vector<std::pair<op_ctx*, std::size_t>> g_deferred;
+// Leaked on purpose: detached worker threads may still progress during static destruction.
+std::mutex& g_deferred_mu = *new std::mutex;
+std::vector<std::pair<op_ctx*, std::size_t>>& g_deferred = *new std::vector<std::pair<op_ctx*, std::size_t>>;
 std::atomic<bool> g_has_deferred{false};
 thread_local int t_depth = 0;
+
+struct depth_guard {
+  depth_guard() { ++t_depth; }
+  ~depth_guard() { --t_depth; }
+};
 
 // Blocks of a send whose completion is pending: the message bytes follow the ctx.
 struct send_block {
@@ -66,7 +75,26 @@ struct send_block {
 
 }  // namespace
 
+template <class Post>
+long transport::post_retry(node_t node, Post&& post) {
+  long rc;
+  unsigned tries = 0;
+  auto start = std::chrono::steady_clock::now();
+  while ((rc = static_cast<long>(post())) == -FI_EAGAIN) {
+    {
+      depth_guard nested;  // received messages wait for an outermost progress() call
+      progress();
+    }
+    if ((++tries & 1023) == 0 &&
+        std::chrono::steady_clock::now() - start > std::chrono::milliseconds(post_timeout_ms_))
+      throw std::runtime_error("dstd: node " + std::to_string(node) + " has accepted no operation for " +
+                               std::to_string(post_timeout_ms_) + " ms (is it stopped?)");
+  }
+  return rc;
+}
+
 void transport::open(const std::string& provider, node_t self, node_t nodes) {
+  post_timeout_ms_ = settings::get_int("DSTD_NODE_TIMEOUT_MS");
   provider_ = provider;
   self_ = self;
   nodes_ = nodes;
@@ -141,10 +169,8 @@ void transport::post_receives(int count, std::size_t size, message_handler on_me
 
 void transport::repost(op_ctx* ctx) {
   auto* blk = reinterpret_cast<send_block*>(ctx);
-  int rc;
-  while ((rc = static_cast<int>(fi_recv(ep_, blk->data, recv_size_, heap_desc_, FI_ADDR_UNSPEC, &ctx->fi))) == -FI_EAGAIN)
-    progress();
-  if (rc) fail("fi_recv", rc);
+  long rc = post_retry(self_, [&] { return fi_recv(ep_, blk->data, recv_size_, heap_desc_, FI_ADDR_UNSPEC, &ctx->fi); });
+  if (rc) fail("fi_recv", static_cast<int>(rc));
 }
 
 peer_address transport::self_address() const {
@@ -215,10 +241,10 @@ void transport::read(node_t node, void* dst, std::uint64_t raddr, std::size_t le
   ctx.peer = node;
   fid_mr* temp;
   void* desc = desc_for(dst, len, &temp);
-  ssize_t rc;
-  while ((rc = fi_read(ep_, dst, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
-                       peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
-    progress();
+  long rc = post_retry(node, [&] {
+    return fi_read(ep_, dst, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
+                   peer_key_[node], &ctx.fi);
+  });
   if (rc) fail("fi_read", static_cast<int>(rc));
   if (bell_) bell_->ring(node);
   wait(ctx);
@@ -230,10 +256,10 @@ void transport::write(node_t node, const void* src, std::uint64_t raddr, std::si
   ctx.peer = node;
   fid_mr* temp;
   void* desc = desc_for(src, len, &temp);
-  ssize_t rc;
-  while ((rc = fi_write(ep_, src, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
-                        peer_key_[node], &ctx.fi)) == -FI_EAGAIN)
-    progress();
+  long rc = post_retry(node, [&] {
+    return fi_write(ep_, src, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
+                    peer_key_[node], &ctx.fi);
+  });
   if (rc) fail("fi_write", static_cast<int>(rc));
   if (bell_) bell_->ring(node);
   wait(ctx);
@@ -261,11 +287,11 @@ std::uint64_t transport::fetch_add(node_t node, std::uint64_t raddr, std::uint64
   w[0] = v;
   op_ctx ctx;
   ctx.peer = node;
-  ssize_t rc;
-  while ((rc = fi_fetch_atomic(ep_, &w[0], 1, heap_desc_, &w[2], heap_desc_, fi_addr_[node],
-                               remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64,
-                               FI_SUM, &ctx.fi)) == -FI_EAGAIN)
-    progress();
+  long rc = post_retry(node, [&] {
+    return fi_fetch_atomic(ep_, &w[0], 1, heap_desc_, &w[2], heap_desc_, fi_addr_[node],
+                           remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64, FI_SUM,
+                           &ctx.fi);
+  });
   if (rc) fail("fi_fetch_atomic", static_cast<int>(rc));
   if (bell_) bell_->ring(node);
   wait(ctx);
@@ -279,11 +305,11 @@ std::uint64_t transport::compare_swap(node_t node, std::uint64_t raddr, std::uin
   w[1] = expected;
   op_ctx ctx;
   ctx.peer = node;
-  ssize_t rc;
-  while ((rc = fi_compare_atomic(ep_, &w[0], 1, heap_desc_, &w[1], heap_desc_, &w[2], heap_desc_, fi_addr_[node],
-                                 remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64,
-                                 FI_CSWAP, &ctx.fi)) == -FI_EAGAIN)
-    progress();
+  long rc = post_retry(node, [&] {
+    return fi_compare_atomic(ep_, &w[0], 1, heap_desc_, &w[1], heap_desc_, &w[2], heap_desc_, fi_addr_[node],
+                             remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node], FI_UINT64,
+                             FI_CSWAP, &ctx.fi);
+  });
   if (rc) fail("fi_compare_atomic", static_cast<int>(rc));
   if (bell_) bell_->ring(node);
   wait(ctx);
@@ -296,13 +322,13 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
   const std::size_t len = alen + blen;
   if (len > recv_size_)
     throw std::length_error("dstd: control message of " + std::to_string(len) + " bytes exceeds DSTD_AM_BUFFER_SIZE");
-  ssize_t rc;
-  if (len <= inject_size_) {
+  long rc;
+  alignas(16) unsigned char tmp[4096];
+  if (len <= std::min(inject_size_, sizeof tmp)) {
     // Injected sends complete immediately and generate no completion.
-    alignas(16) unsigned char tmp[4096];
     std::memcpy(tmp, a, alen);
     if (blen) std::memcpy(tmp + alen, b, blen);
-    while ((rc = fi_inject(ep_, tmp, len, fi_addr_[node])) == -FI_EAGAIN) progress();
+    rc = post_retry(node, [&] { return fi_inject(ep_, tmp, len, fi_addr_[node]); });
     if (rc) fail("fi_inject", static_cast<int>(rc));
     if (bell_) bell_->ring(node);
     return;
@@ -314,7 +340,12 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
   blk->ctx.peer = node;
   std::memcpy(blk->data, a, alen);
   if (blen) std::memcpy(blk->data + alen, b, blen);
-  while ((rc = fi_send(ep_, blk->data, len, heap_desc_, fi_addr_[node], &blk->ctx.fi)) == -FI_EAGAIN) progress();
+  try {
+    rc = post_retry(node, [&] { return fi_send(ep_, blk->data, len, heap_desc_, fi_addr_[node], &blk->ctx.fi); });
+  } catch (...) {
+    heap_impl::free_internal(blk);
+    throw;
+  }
   if (rc) {
     heap_impl::free_internal(blk);
     fail("fi_send", static_cast<int>(rc));
@@ -328,9 +359,13 @@ void transport::fail_op(op_ctx* ctx, int err) {
       ctx->err = err;
       ctx->state.store(-1, std::memory_order_release);
       break;
-    case op_ctx::kind::send:
+    case op_ctx::kind::send: {
+      // The message is lost: let the runtime fail whoever waits for its reply.
+      auto* blk = reinterpret_cast<send_block*>(ctx);
+      if (on_send_failure_) on_send_failure_(blk->data, 0, ctx->peer, err);
       heap_impl::free_internal(ctx);
       break;
+    }
     case op_ctx::kind::recv:
       if (err != FI_ECANCELED) repost(ctx);
       break;
@@ -339,8 +374,12 @@ void transport::fail_op(op_ctx* ctx, int err) {
 
 void transport::dispatch_recv(op_ctx* ctx, std::size_t len) {
   auto* blk = reinterpret_cast<send_block*>(ctx);
-  on_message_(blk->data, len);
-  repost(ctx);
+  try {
+    on_message_(blk->data, len);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: control message dropped: %s\n", self_, e.what());
+  }
+  repost(ctx);  // always: a lost receive buffer would starve the endpoint
 }
 
 int transport::progress() {
@@ -353,8 +392,10 @@ int transport::progress() {
       fail_op(static_cast<op_ctx*>(e.op_context), e.err);
       ++handled;
     }
+  } else if (n < 0 && n != -FI_EAGAIN) {
+    fail("fi_cq_read", static_cast<int>(n));
   } else if (n > 0) {
-    ++t_depth;
+    depth_guard depth;
     for (ssize_t i = 0; i < n; ++i) {
       auto* ctx = static_cast<op_ctx*>(entries[i].op_context);
       switch (ctx->k) {
@@ -375,7 +416,6 @@ int transport::progress() {
           break;
       }
     }
-    --t_depth;
     handled = static_cast<int>(n);
   }
   if (t_depth == 0 && g_has_deferred.load(std::memory_order_acquire)) {
@@ -385,12 +425,11 @@ int transport::progress() {
       todo.swap(g_deferred);
       g_has_deferred.store(false, std::memory_order_release);
     }
-    ++t_depth;
+    depth_guard depth;
     for (auto& [ctx, len] : todo) {
       dispatch_recv(ctx, len);
       ++handled;
     }
-    --t_depth;
   }
   return handled;
 }

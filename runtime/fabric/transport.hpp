@@ -56,6 +56,8 @@ struct peer_address {
 class transport {
  public:
   using message_handler = void (*)(const void* msg, std::size_t len);
+  // Called with the bytes of a message whose send failed (the peer is gone).
+  using send_failure_handler = void (*)(const void* msg, std::size_t len, node_t peer, int err);
 
   // Opens fabric, domain, endpoint, CQ and AV for `provider`. Throws
   // std::runtime_error (listing the available providers) if it does not exist.
@@ -64,6 +66,7 @@ class transport {
   void register_heap(void* base, std::size_t len);
   // Posts `count` receive buffers of `size` bytes, allocated in the heap.
   void post_receives(int count, std::size_t size, message_handler on_message);
+  void set_send_failure_handler(send_failure_handler h) { on_send_failure_ = h; }
   peer_address self_address() const;
   // Inserts every node's address (index = node id) into the address vector.
   void connect(const std::vector<peer_address>& peers);
@@ -102,6 +105,11 @@ class transport {
   void dispatch_recv(op_ctx* ctx, std::size_t len);
   void repost(op_ctx* ctx);
   void fail_op(op_ctx* ctx, int err);
+  // Posts with `post()` until it stops answering -FI_EAGAIN, driving progress (with
+  // message handlers deferred: the caller may hold locks) and giving up after
+  // DSTD_NODE_TIMEOUT_MS with an error naming `node`.
+  template <class Post>
+  long post_retry(node_t node, Post&& post);
 
   std::string provider_;
   node_t self_ = 0, nodes_ = 0;
@@ -123,6 +131,8 @@ class transport {
   std::vector<std::uint64_t> peer_base_;
   std::vector<std::uint64_t> fi_addr_;
   message_handler on_message_ = nullptr;
+  send_failure_handler on_send_failure_ = nullptr;
+  long long post_timeout_ms_ = 5000;
   doorbell* bell_ = nullptr;
 };
 

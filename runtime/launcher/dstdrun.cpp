@@ -278,6 +278,7 @@ void accept_client(job& j) {
 
 void start_nodes(job& j, const std::string& prog) {
   const unsigned n = j.opt.nodes;
+  const pid_t launcher_pid = getpid();
   j.nodes.resize(n);
   for (unsigned r = 0; r < n; ++r) {
     int out[2], err[2];
@@ -292,6 +293,7 @@ void start_nodes(job& j, const std::string& prog) {
     }
     if (pid == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != launcher_pid) _exit(127);  // dstdrun died before prctl took effect
       dup2(out[1], 1);
       dup2(err[1], 2);
       setenv("DSTD_RANK", std::to_string(r).c_str(), 1);

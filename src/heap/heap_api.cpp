@@ -1,4 +1,6 @@
 // dstd/heap.hpp on top of the partition (local blocks) and the runtime (remote ones).
+#include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -26,9 +28,17 @@ void* allocate_on(node_t node, std::size_t bytes, std::size_t alignment) {
   return reinterpret_cast<void*>(addr);
 }
 
+namespace {
+[[noreturn]] void not_global(const char* fn, const void* p) noexcept {
+  std::fprintf(stderr, "dstd::heap::%s(%p): not a block of the global heap\n", fn, p);
+  std::abort();
+}
+}  // namespace
+
 void deallocate(void* p) noexcept {
   if (!p) return;
   auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (!lay().contains(a)) not_global("deallocate", p);
   node_t h = lay().home(a);
   if (h == lay().self)
     heap_impl::free_local(p, false);
@@ -39,6 +49,7 @@ void deallocate(void* p) noexcept {
 void destroy(void* p, deleter_fn deleter) noexcept {
   if (!p) return;
   auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (!lay().contains(a)) not_global("destroy", p);
   node_t h = lay().home(a);
   if (h == lay().self)
     deleter(p);
