@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -117,6 +118,53 @@ TEST(RpcCluster, AtomicsFromEveryNodeLoseNoUpdate) {
 TEST(RpcCluster, ReportsTheProvider) {
   const char* want = std::getenv("DSTD_PROVIDER");
   if (dstd::num_nodes() > 1) EXPECT_STREQ(dstd::rma::provider_name(), want ? want : "shm");
+}
+
+}  // namespace
+
+namespace {
+
+// 4-16 KiB messages: above shm's 4 KiB inject size, below ofi_rxm's eager limit.
+TEST(RpcCluster, MidSizedArgumentsAndResultsTravel) {
+  struct payload {
+    std::uint32_t words[2048];  // 8 KiB
+  };
+  static payload in;
+  for (std::uint32_t i = 0; i < 2048; ++i) in.words[i] = i * 7 + 1;
+  for (node_t r = 0; r < dstd::num_nodes(); ++r) {
+    payload out = dstd::run_on(r, [](const payload& p) {
+      payload q;
+      for (std::uint32_t i = 0; i < 2048; ++i) q.words[i] = p.words[i] + dstd::node_id();
+      return q;
+    }, in);
+    bool same = true;
+    for (std::uint32_t i = 0; i < 2048; ++i) same &= out.words[i] == in.words[i] + r;
+    EXPECT_TRUE(same) << "node " << r;
+  }
+}
+
+// A call that waits for a later call on the same node must not starve it.
+TEST(RpcCluster, QueuedCallsNeverWaitForEachOther) {
+  const node_t target = dstd::num_nodes() - 1;
+  auto* flag = static_cast<std::uint64_t*>(dstd::heap::allocate_on(target, 8, 8));
+  std::uint64_t zero = 0;
+  dstd::rma::write(flag, &zero, sizeof zero);
+  bool seen = false;
+  std::thread waiter([&] {
+    seen = dstd::run_on(target, [](std::uint64_t* f) {
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      while (std::atomic_ref<std::uint64_t>(*f).load() == 0)
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        else std::this_thread::yield();
+      return true;
+    }, flag);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  dstd::run_on(target, [](std::uint64_t* f) { std::atomic_ref<std::uint64_t>(*f).store(1); }, flag);
+  waiter.join();
+  EXPECT_TRUE(seen) << "the second call never ran while the first one waited";
+  dstd::heap::deallocate(flag);
+  dstd::heap::flush();
 }
 
 }  // namespace
