@@ -9,20 +9,21 @@
 #include "fabric/transport.hpp"
 
 namespace dstd::rt {
-namespace {
-fi_info* rdm_hints(const std::string& provider) {
+
+fi_info* rdm_hints(const std::string& provider, bool atomics) {
   fi_info* h = fi_allocinfo();
   h->ep_attr->type = FI_EP_RDM;
-  h->caps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
+  h->caps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE | (atomics ? FI_ATOMIC : 0);
   h->mode = FI_CONTEXT | FI_CONTEXT2;
+  // Every MR mode the transport honours; the provider returns the ones it needs.
   h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
+  h->domain_attr->threading = FI_THREAD_SAFE;
   if (!provider.empty()) h->fabric_attr->prov_name = strdup(provider.c_str());
   return h;
 }
-}  // namespace
 
 std::string available_providers() {
-  fi_info* hints = rdm_hints("");
+  fi_info* hints = rdm_hints("", false);
   fi_info* info = nullptr;
   std::set<std::string> names;
   if (fi_getinfo(FI_VERSION(1, 17), nullptr, nullptr, 0, hints, &info) == 0) {
@@ -36,7 +37,7 @@ std::string available_providers() {
 }
 
 bool provider_available(const std::string& provider) {
-  fi_info* hints = rdm_hints(provider);
+  fi_info* hints = rdm_hints(provider, false);
   fi_info* info = nullptr;
   int rc = fi_getinfo(FI_VERSION(1, 17), nullptr, nullptr, 0, hints, &info);
   fi_freeinfo(hints);

@@ -24,7 +24,6 @@ namespace dstd::rt {
 namespace {
 
 constexpr std::uint32_t kFiVersion = FI_VERSION(1, 17);
-constexpr std::uint64_t kBaseCaps = FI_MSG | FI_RMA | FI_READ | FI_WRITE | FI_REMOTE_READ | FI_REMOTE_WRITE;
 
 std::string fi_err(int rc) { return std::string(fi_strerror(rc < 0 ? -rc : rc)); }
 
@@ -32,22 +31,9 @@ std::string fi_err(int rc) { return std::string(fi_strerror(rc < 0 ? -rc : rc));
   throw std::runtime_error(std::string("dstd: libfabric ") + call + " failed: " + fi_err(rc));
 }
 
-fi_info* make_hints(const std::string& provider, bool atomics) {
-  fi_info* h = fi_allocinfo();
-  h->ep_attr->type = FI_EP_RDM;
-  h->caps = kBaseCaps | (atomics ? FI_ATOMIC : 0);
-  h->mode = FI_CONTEXT | FI_CONTEXT2;
-  // Every MR mode we know how to honour; the provider returns the ones it needs.
-  h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY | FI_MR_ENDPOINT;
-  h->domain_attr->threading = FI_THREAD_SAFE;
-  h->tx_attr->msg_order = FI_ORDER_SAS;
-  h->rx_attr->msg_order = FI_ORDER_SAS;
-  if (!provider.empty()) h->fabric_attr->prov_name = strdup(provider.c_str());
-  return h;
-}
-
+// No message ordering is requested: flush() counts batches instead of relying on it.
 fi_info* query(const std::string& provider, bool atomics) {
-  fi_info* hints = make_hints(provider, atomics);
+  fi_info* hints = rdm_hints(provider, atomics);
   fi_info* info = nullptr;
   int rc = fi_getinfo(kFiVersion, nullptr, nullptr, 0, hints, &info);
   fi_freeinfo(hints);
@@ -113,11 +99,9 @@ void transport::open(const std::string& provider, node_t self, node_t nodes) {
 
   if (native_atomics_) {
     // The provider claims FI_ATOMIC; check the two operations we use on 64-bit words.
-    std::size_t count = 0;
     fi_atomic_attr attr{};
     native_atomics_ = fi_query_atomic(domain_, FI_UINT64, FI_SUM, &attr, FI_FETCH_ATOMIC) == 0 &&
                       fi_query_atomic(domain_, FI_UINT64, FI_CSWAP, &attr, FI_COMPARE_ATOMIC) == 0;
-    (void)count;
   }
 
   fi_cq_attr cq_attr{};
@@ -203,17 +187,6 @@ void transport::connect(const std::vector<peer_address>& peers) {
   }
 }
 
-void transport::close() noexcept {
-  if (ep_) fi_close(&ep_->fid);
-  if (heap_mr_) fi_close(&heap_mr_->fid);
-  if (av_) fi_close(&av_->fid);
-  if (cq_) fi_close(&cq_->fid);
-  if (domain_) fi_close(&domain_->fid);
-  if (fabric_) fi_close(&fabric_->fid);
-  if (info_) fi_freeinfo(info_);
-  ep_ = nullptr; heap_mr_ = nullptr; av_ = nullptr; cq_ = nullptr; domain_ = nullptr; fabric_ = nullptr;
-  info_ = nullptr;
-}
 
 void* transport::desc_for(const void* local, std::size_t len, fid_mr** temp) {
   *temp = nullptr;

@@ -70,7 +70,6 @@ class transport {
   peer_address self_address() const;
   // Inserts every node's address (index = node id) into the address vector.
   void connect(const std::vector<peer_address>& peers);
-  void close() noexcept;
 
   // Blocking one-sided operations on `node`'s memory at virtual address `raddr`.
   void read(node_t node, void* dst, std::uint64_t raddr, std::size_t len);
@@ -136,6 +135,8 @@ class transport {
   doorbell* bell_ = nullptr;
 };
 
+// The fi_getinfo hints of a dstd endpoint (callers free them with fi_freeinfo).
+fi_info* rdm_hints(const std::string& provider, bool atomics);
 // Lists the providers libfabric offers RDM endpoints for, e.g. "shm, tcp;ofi_rxm".
 std::string available_providers();
 // True if `provider` can open an RDM endpoint with RMA on this machine.

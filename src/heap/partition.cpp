@@ -106,11 +106,6 @@ void init(node_t self, node_t nodes) {
   g_init = true;
 }
 
-void shutdown() noexcept {
-  // The mapping dies with the process; mimalloc keeps pointers into the arena until
-  // then, so unmapping early would only add risk.
-}
-
 bool initialized() noexcept { return g_init; }
 const layout& lay() noexcept { return g_layout; }
 

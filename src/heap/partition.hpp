@@ -32,7 +32,6 @@ struct layout {
 // the own slice usable and creates the mimalloc arena. Exits with a clear message if
 // the range cannot be reserved (something else is mapped there).
 void init(node_t self, node_t nodes);
-void shutdown() noexcept;  // unmaps the range; called at process end
 bool initialized() noexcept;
 const layout& lay() noexcept;
 
