@@ -27,6 +27,8 @@
 #include "fabric/transport.hpp"
 #include <rdma/fi_errno.h>
 #include "heap/partition.hpp"
+#include "coherence/thread_epoch.hpp"
+#include "dstd/coherence.hpp"
 
 namespace dstd::rt {
 namespace {
@@ -348,7 +350,10 @@ void worker_loop() {
     std::uint16_t status = 0;
     std::string err;
     try {
+      // A shipped call starts and ends with the caller's synchronization (coherence.hpp).
+      coherence::acquire();
       len = fn(job.args.data(), job.args.size(), out.data(), out.size() - sizeof(msg_header));
+      coherence::release();
     } catch (const std::exception& e) {
       status = 1;
       err = e.what();
@@ -620,6 +625,7 @@ void start(int, char**) {
   rt->self = rt->boot->rank();
   rt->nodes = rt->boot->size();
   heap_impl::init(rt->self, rt->nodes);
+  coherence_impl::init();
   for (node_t r = 0; r < rt->nodes; ++r) rt->peers.push_back(std::make_unique<peer_state>());
   if (rt->nodes == 1) return;  // a plain program: no fabric, no runtime thread
 
@@ -716,6 +722,7 @@ void finish() noexcept {
   }
   try {
     if (rt->self == 0) {
+      coherence::release();  // main's last writes to shared objects go home
       flush_remote_frees();
       if (rt->stats) print_stats_table();
       rt->shutdown_requested.store(true);
@@ -823,6 +830,17 @@ void print_stats_table() {
                  (unsigned long long)row.c.bytes_read, (unsigned long long)row.c.atomics,
                  (unsigned long long)row.c.calls_served);
   }
+  std::fprintf(stderr, "%4s %12s %11s %10s %8s %12s %10s %10s %12s %12s\n", "node", "remote_reads", "read_bytes",
+               "cache_hits", "moves", "bytes_moved", "r_destroys", "writebacks", "cache_bytes", "cache_entries");
+  for (node_t r = 0; r < rt.nodes; ++r) {
+    coherence::stats c = r == rt.self ? coherence::local_stats() : coherence::stats_of(r);
+    std::fprintf(stderr, "%4u %12llu %11llu %10llu %8llu %12llu %10llu %10llu %12llu %12llu\n", r,
+                 (unsigned long long)c.remote_reads, (unsigned long long)c.read_bytes,
+                 (unsigned long long)c.cache_hits, (unsigned long long)c.moves,
+                 (unsigned long long)c.bytes_moved, (unsigned long long)c.remote_destroys,
+                 (unsigned long long)c.writebacks, (unsigned long long)c.cache_bytes,
+                 (unsigned long long)c.cache_entries);
+  }
 }
 }  // namespace
 
@@ -836,6 +854,8 @@ node_t node_id() noexcept { return rt::g_rt ? rt::g_rt->self : 0; }
 node_t num_nodes() noexcept { return rt::g_rt ? rt::g_rt->nodes : 1; }
 
 namespace detail {
+void check_node_id(node_t node) { rt::check_node(node); }
+
 std::size_t call_remote(node_t node, trampoline_fn fn, const void* in, std::size_t in_len, void* out,
                         std::size_t cap) {
   rt::check_node(node);
@@ -844,6 +864,11 @@ std::size_t call_remote(node_t node, trampoline_fn fn, const void* in, std::size
   std::uint64_t f = reinterpret_cast<std::uint64_t>(fn);
   std::memcpy(buf.data(), &f, sizeof f);
   if (in_len) std::memcpy(buf.data() + sizeof f, in, in_len);
+  // The call and its return are synchronization operations (coherence.hpp).
+  coherence::release();
+  struct acquire_on_return {
+    ~acquire_on_return() { coherence::acquire(); }
+  } acquire_after;
   return rt::request(node, rt::msg::call, buf.data(), buf.size(), out, cap);
 }
 }  // namespace detail

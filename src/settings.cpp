@@ -29,6 +29,10 @@ constexpr entry kRegistry[] = {
      "remote frees/destroys buffered per destination before a batch message is sent"},
     {"DSTD_FREE_FLUSH_US", "2000",
      "longest time a partial batch of remote frees waits before it is sent"},
+    // Coherence
+    {"DSTD_CACHE_SIZE", "256M",
+     "bytes of remote objects each node keeps in its read cache (LRU over unpinned copies); "
+     "copies pinned by a thread's current epoch or a dstd::ref may exceed it"},
     // Runtime
     {"DSTD_SPIN_US", "200",
      "how long the runtime thread keeps polling after its last activity before it sleeps"},

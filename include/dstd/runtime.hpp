@@ -11,7 +11,7 @@
 // Shipping code: every node runs the identical binary at the identical address
 // (dstd re-executes itself with ADDR_NO_RANDOMIZE, and start-up checks it), so a
 // function travels as its address. Its captures, arguments and result travel as
-// bytes, so they must be trivially copyable (checked at compile time).
+// bytes, so they must be relocatable (checked at compile time).
 #pragma once
 
 #include <array>
@@ -25,6 +25,8 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
+
+#include "dstd/relocatable.hpp"
 
 namespace dstd {
 
@@ -47,49 +49,75 @@ using trampoline_fn = std::size_t (*)(const void* in, std::size_t in_len, void* 
 
 // Sends (fn, in) to `node`, waits, copies the result into `out`. Throws
 // std::invalid_argument for a bad node, remote_error if the function threw there.
+// The call and its return are synchronization operations (dstd/coherence.hpp).
 std::size_t call_remote(node_t node, trampoline_fn fn, const void* in, std::size_t in_len,
                         void* out, std::size_t cap);
+void check_node_id(node_t node);  // throws std::invalid_argument
 
+// Runs at the destination: the bytes in `in` are the callable and its arguments
+// (relocated: this copy owns them and destroys them), the result is relocated
+// into `out` (the caller owns it from there).
 template <class R, class Packed>
 std::size_t invoke_packed(const void* in, std::size_t in_len, void* out, std::size_t cap) {
   if (in_len != sizeof(Packed)) throw std::logic_error("dstd: corrupt call arguments");
+  if constexpr (!std::is_void_v<R>)
+    if (sizeof(R) > cap) throw std::length_error("dstd: call result too large");
   alignas(Packed) unsigned char storage[sizeof(Packed)];
   std::memcpy(storage, in, sizeof(Packed));
   Packed& p = *std::launder(reinterpret_cast<Packed*>(storage));
+  struct destroy_args {
+    Packed& p;
+    ~destroy_args() { p.~Packed(); }
+  } guard{p};
   if constexpr (std::is_void_v<R>) {
-    std::apply([](auto& f, auto&... a) { f(a...); }, p);
+    std::apply([](auto& f, auto&... a) { f(std::move(a)...); }, p);
     return 0;
   } else {
-    R r = std::apply([](auto& f, auto&... a) -> R { return f(a...); }, p);
-    if (sizeof(R) > cap) throw std::length_error("dstd: call result too large");
-    std::memcpy(out, &r, sizeof(R));
+    alignas(R) unsigned char result[sizeof(R)];
+    ::new (result) R(std::apply([](auto& f, auto&... a) -> R { return f(std::move(a)...); }, p));
+    std::memcpy(out, result, sizeof(R));  // relocated to the caller: not destroyed here
     return sizeof(R);
   }
 }
 }  // namespace detail
 
 // Runs f(args...) on `node` and returns its result. Blocks the calling thread.
+// The callable, the arguments and the result travel as bytes, so they must be
+// relocatable (dstd/relocatable.hpp): a dstd::unique_ptr argument moves 8 bytes
+// and its object stays where it is. Arguments are moved into the call.
 // Throws std::invalid_argument if `node` is not a node of this job.
 template <class F, class... Args>
-auto run_on(node_t node, F f, Args... args) -> std::invoke_result_t<F&, Args&...> {
-  using R = std::invoke_result_t<F&, Args&...>;
-  static_assert(std::is_trivially_copyable_v<F>,
+auto run_on(node_t node, F&& f, Args&&... args)
+    -> std::invoke_result_t<std::decay_t<F>&, std::decay_t<Args>&&...> {
+  using Fn = std::decay_t<F>;
+  using R = std::invoke_result_t<Fn&, std::decay_t<Args>&&...>;
+  static_assert(is_relocatable_v<Fn>,
                 "dstd::run_on: the callable is shipped to another node as bytes, so its captures "
-                "must be trivially copyable (capture pointers to global-heap data or plain values, "
-                "not std::string/std::vector)");
-  static_assert((std::is_trivially_copyable_v<Args> && ...),
-                "dstd::run_on: arguments are shipped as bytes and must be trivially copyable");
-  static_assert(std::is_void_v<R> || std::is_trivially_copyable_v<R>,
-                "dstd::run_on: the result is shipped back as bytes and must be trivially copyable");
-  using Packed = std::tuple<F, Args...>;
-  Packed packed{f, args...};
+                "must be relocatable: capture plain values, dstd pointers or dstd::ref borrows, not "
+                "std::string/std::vector; or pass dstd objects as arguments instead of captures "
+                "(a lambda that captures a dstd::unique_ptr is not trivially copyable)");
+  static_assert((is_relocatable_v<std::decay_t<Args>> && ...),
+                "dstd::run_on: arguments are shipped as bytes and must be relocatable "
+                "(see dstd/relocatable.hpp)");
+  static_assert(std::is_void_v<R> || is_relocatable_v<R>,
+                "dstd::run_on: the result is shipped back as bytes and must be relocatable");
+  using Packed = std::tuple<Fn, std::decay_t<Args>...>;
+  detail::check_node_id(node);
+  // From here the packed bytes own the callable and arguments: after the call they
+  // belong to the destination (which destroys them), never to this copy.
+  alignas(Packed) unsigned char packed[sizeof(Packed)];
+  ::new (packed) Packed(std::forward<F>(f), std::forward<Args>(args)...);
   if constexpr (std::is_void_v<R>) {
-    detail::call_remote(node, &detail::invoke_packed<R, Packed>, &packed, sizeof packed, nullptr, 0);
+    detail::call_remote(node, &detail::invoke_packed<R, Packed>, packed, sizeof packed, nullptr, 0);
   } else {
-    std::array<unsigned char, sizeof(R)> out;
-    detail::call_remote(node, &detail::invoke_packed<R, Packed>, &packed, sizeof packed, out.data(),
-                        out.size());
-    return std::bit_cast<R>(out);  // R need not be default-constructible
+    alignas(R) unsigned char out[sizeof(R)];
+    detail::call_remote(node, &detail::invoke_packed<R, Packed>, packed, sizeof packed, out, sizeof out);
+    R* r = std::launder(reinterpret_cast<R*>(out));
+    struct destroy_result {
+      R* r;
+      ~destroy_result() { r->~R(); }
+    } guard{r};
+    return std::move(*r);
   }
 }
 

@@ -1,0 +1,121 @@
+// dstd/coherence.hpp — the ownership-coherence protocol: its rules, knobs and counters.
+//
+// There is no std counterpart: on one machine the hardware keeps caches coherent.
+// Across nodes dstd follows the program's ownership instead of running a directory
+// protocol (DRust, OSDI'24):
+//
+//  - A dstd::unique_ptr word is a global address (low 48 bits) plus a 16-bit
+//    "color" (high bits). Const access to a remote object reads it once into this
+//    node's read cache, keyed by (address, color); later reads hit the cache.
+//    Non-const access moves a remote object here (new address) or, if it is already
+//    here, bumps the color. Either way the word changes, so copies cached elsewhere
+//    are simply never looked up again: no invalidation messages. A fresh color is
+//    drawn for every new object, so a reused address does not meet old copies.
+//  - A dstd::shared_ptr object never moves (several owners hold its address).
+//    Reads are cached only within the reading thread's current synchronization
+//    epoch; writes to a remote shared object go to a private copy whose changed
+//    bytes (a diff against a twin) are written home at the thread's next
+//    synchronization operation. This is release consistency, which gives
+//    data-race-free programs sequential consistency (see shared_ptr.hpp).
+//
+// The contract, as in the C++ memory model: data-race-free programs observe
+// sequential consistency. The synchronization operations are dstd's: mutex
+// lock/unlock, condition variables, atomics, channel send/recv, thread start/join,
+// dstd::run_on, and the two calls below for code that synchronizes by other means.
+//
+// How long a raw reference stays valid (from operator*, operator->, read(), write()):
+//  - to a local object: until the object moves away (a non-const access from
+//    another node) or is destroyed, as with std;
+//  - to a cached copy of a remote object: until the calling thread's next
+//    synchronization operation. The copy is pinned until then, so the cache may
+//    exceed DSTD_CACHE_SIZE by what threads pinned in their current epoch.
+//  - A dstd::ref<T> guard pins its copy for its own lifetime instead (borrow.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "dstd/runtime.hpp"
+
+namespace dstd::coherence {
+
+struct stats {
+  std::uint64_t remote_reads = 0;     // cache misses filled by one RDMA read
+  std::uint64_t read_bytes = 0;       // bytes those reads fetched
+  std::uint64_t cache_hits = 0;       // remote reads served from the cache
+  std::uint64_t evictions = 0;        // cached copies dropped to stay within DSTD_CACHE_SIZE
+  std::uint64_t moves = 0;            // remote objects moved here by a write
+  std::uint64_t bytes_moved = 0;      // bytes of those objects
+  std::uint64_t remote_destroys = 0;  // objects destroyed at another node (their home)
+  std::uint64_t writebacks = 0;       // shared-object diffs written home
+  std::uint64_t writeback_bytes = 0;  // bytes of those diffs
+  std::uint64_t cache_bytes = 0;      // bytes cached now
+  std::uint64_t cache_entries = 0;    // copies cached now
+};
+stats local_stats() noexcept;
+stats stats_of(node_t node);  // throws std::invalid_argument for a bad node id
+
+// The cache's bound in bytes (DSTD_CACHE_SIZE).
+std::size_t cache_capacity() noexcept;
+// Drops every cached copy that no thread has pinned (benchmarks, memory pressure).
+void clear_cache() noexcept;
+
+// Synchronization hooks. dstd's synchronization operations call these; call them
+// yourself only around synchronization dstd cannot see (a std::mutex shared by
+// threads of one node that hand each other shared_ptr objects, say).
+//   release(): writes this thread's shared-object writes home; ends the validity
+//              of raw references into the cache.
+//   acquire(): does what release() does, then starts a new epoch: later reads of
+//              shared objects fetch fresh copies.
+void release();
+void acquire();
+
+}  // namespace dstd::coherence
+
+namespace dstd::detail {
+
+// Layout of a dstd pointer word.
+inline constexpr unsigned color_shift = 48;
+inline constexpr std::uint64_t address_mask = (std::uint64_t{1} << color_shift) - 1;
+inline constexpr std::uint64_t color_one = std::uint64_t{1} << color_shift;
+
+// This node's partition, for the inline "is it here?" test on every access.
+struct local_partition {
+  std::uintptr_t begin = 0;
+  std::uint64_t size = 0;  // 0 until the heap is up: nothing is local before that
+};
+extern local_partition g_local;
+
+inline bool is_local_address(std::uintptr_t a) noexcept { return a - g_local.begin < g_local.size; }
+
+// A fresh color for a new object (a per-node counter: a reused address starts
+// with a color its previous occupant is unlikely to have had cached).
+std::uint64_t fresh_color() noexcept;
+
+// Const access to the remote unique object `word` (sizeof == size): a pointer to
+// the cached copy, pinned until the calling thread's next synchronization.
+const void* read_unique(std::uint64_t word, std::size_t size);
+// Non-const access to the remote unique object `word`: moves it here and returns
+// its new word.
+std::uint64_t move_unique(std::uint64_t word, std::size_t size, std::size_t align);
+// Places a constructed local object's bytes on `node` (relocation); frees `local`.
+void* relocate_to(node_t node, void* local, std::size_t size, std::size_t align);
+// Runs `deleter` on `p` at its remote home (asynchronously) and counts it.
+void destroy_remote(void* p, void (*deleter)(void*)) noexcept;
+
+// Shared objects (never move; epoch-scoped caching, twin/diff write-back).
+const void* read_shared(const void* addr, std::size_t size);
+void* write_shared(void* addr, std::size_t size);
+
+// Guard pins (dstd::ref): the copy stays cached until unpin(). `data` is the copy.
+struct pinned_copy {
+  const void* data;
+  void* entry;  // opaque cache entry; nullptr when the object was local
+};
+pinned_copy pin_unique(std::uint64_t word, std::size_t size);
+pinned_copy pin_shared(const void* addr, std::size_t size);
+void unpin(void* entry) noexcept;
+
+[[noreturn]] void null_dereference(const char* type) noexcept;
+
+}  // namespace dstd::detail

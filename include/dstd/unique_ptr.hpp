@@ -1,0 +1,216 @@
+// dstd/unique_ptr.hpp — dstd::unique_ptr<T>: single ownership of an object in the global heap.
+//
+// How it differs from std::unique_ptr:
+//  - The object lives in the global heap, on some node (its home). The pointer is
+//    8 bytes (global address + color) and moving it between threads or nodes moves
+//    those 8 bytes, never the object.
+//  - Const access (through a const unique_ptr, std::as_const(p), p.read()) is a
+//    read: a local object is used in place; a remote one is copied once into this
+//    node's read cache (one RDMA read of sizeof(T)) and later reads hit the cache.
+//  - Non-const access (*p, p->, p.write() on a non-const unique_ptr) is a write: a
+//    remote object moves to this node (allocate here, one RDMA read, asynchronous
+//    free at the old home, pointer rewritten); a local object gets a new color so
+//    copies cached on other nodes go stale. So unlike std, operator* on a const
+//    unique_ptr yields const T&: write through a non-const owner.
+//  - Destroying a unique_ptr whose object is remote runs the destructor at the
+//    object's home, asynchronously (heap::flush() waits for it).
+//  - get() and release() return the global address: dereferenceable only on its home.
+//  - T must be relocatable (dstd/relocatable.hpp); deleters must be stateless (they
+//    run at the home, which receives only the address). Arrays: use dstd::vector.
+//  - Converting unique_ptr<Derived> to unique_ptr<Base> is not offered: the object
+//    would be copied between nodes as sizeof(Base) bytes.
+// Costs: local access is a range check (and a color increment for writes) on top
+// of std's; see README "Coherence" for measured figures. Raw reference lifetimes:
+// dstd/coherence.hpp. Explicit borrows: dstd/borrow.hpp.
+#pragma once
+
+#include <compare>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <new>
+#include <type_traits>
+#include <utility>
+
+#include "dstd/borrow.hpp"
+#include "dstd/coherence.hpp"
+#include "dstd/heap.hpp"
+#include "dstd/relocatable.hpp"
+
+namespace dstd {
+
+// Destroys and frees an object of the global heap; runs at the object's home.
+template <class T>
+struct default_delete {
+  constexpr default_delete() noexcept = default;
+  template <class U>
+    requires std::is_convertible_v<U*, T*>
+  constexpr default_delete(const default_delete<U>&) noexcept {}
+  void operator()(T* p) const noexcept {
+    p->~T();
+    heap::deallocate(const_cast<void*>(static_cast<const volatile void*>(p)));
+  }
+};
+
+template <class T, class D = default_delete<T>>
+class unique_ptr {
+  static_assert(!std::is_array_v<T>, "dstd::unique_ptr<T[]> is not provided: use dstd::vector<T>");
+  static_assert(std::is_empty_v<D> && std::is_default_constructible_v<D>,
+                "dstd::unique_ptr: the deleter runs on the object's home node, which receives only "
+                "the address, so it must be a stateless (empty, default-constructible) type");
+
+ public:
+  using pointer = T*;
+  using element_type = T;
+  using deleter_type = D;
+  using dstd_relocatable = std::true_type;
+
+  constexpr unique_ptr() noexcept = default;
+  constexpr unique_ptr(std::nullptr_t) noexcept {}
+  // Adopts `p`, an object constructed in a block of the global heap (any node).
+  explicit unique_ptr(pointer p) noexcept : w_(adopt(p)) {}
+  unique_ptr(pointer p, const D&) noexcept : w_(adopt(p)) {}
+  unique_ptr(unique_ptr&& o) noexcept : w_(std::exchange(o.w_, 0)) {}
+  unique_ptr(const unique_ptr&) = delete;
+  ~unique_ptr() { destroy(w_); }
+
+  unique_ptr& operator=(unique_ptr&& o) noexcept {
+    if (this != &o) {
+      const std::uint64_t old = std::exchange(w_, std::exchange(o.w_, 0));
+      destroy(old);
+    }
+    return *this;
+  }
+  unique_ptr& operator=(std::nullptr_t) noexcept {
+    reset();
+    return *this;
+  }
+  unique_ptr& operator=(const unique_ptr&) = delete;
+
+  // ---- std::unique_ptr's API ----
+  pointer get() const noexcept { return reinterpret_cast<pointer>(w_ & detail::address_mask); }
+  D& get_deleter() noexcept { return d_; }
+  const D& get_deleter() const noexcept { return d_; }
+  explicit operator bool() const noexcept { return (w_ & detail::address_mask) != 0; }
+  pointer release() noexcept { return reinterpret_cast<pointer>(std::exchange(w_, 0) & detail::address_mask); }
+  void reset(pointer p = pointer()) noexcept { destroy(std::exchange(w_, adopt(p))); }
+  void reset(std::nullptr_t) noexcept { destroy(std::exchange(w_, 0)); }
+  void swap(unique_ptr& o) noexcept { std::swap(w_, o.w_); }
+
+  // Read path.
+  const T& operator*() const { return *read_ptr(); }
+  const T* operator->() const { return read_ptr(); }
+  const T& read() const { return *read_ptr(); }
+  // Write path.
+  T& operator*() { return *write_ptr(); }
+  T* operator->() { return write_ptr(); }
+  T& write() { return *write_ptr(); }
+
+  // ---- dstd additions ----
+  node_t home() const { return heap::home(get()); }
+  bool is_local() const noexcept { return detail::is_local_address(w_ & detail::address_mask); }
+  std::uint16_t color() const noexcept { return static_cast<std::uint16_t>(w_ >> detail::color_shift); }
+  // A shared borrow that can be shipped to other nodes (dstd/borrow.hpp).
+  ref<T> borrow() const noexcept { return ref<T>::from_word(w_, false); }
+  // An exclusive borrow: moves the object here once, then plain access.
+  ref_mut<T> borrow_mut() { return ref_mut<T>(*this); }
+
+ private:
+  static std::uint64_t adopt(pointer p) noexcept {
+    return p ? reinterpret_cast<std::uintptr_t>(p) | detail::fresh_color() : 0;
+  }
+  static void run_deleter(void* p) { D{}(static_cast<T*>(p)); }
+  static void destroy(std::uint64_t w) noexcept {
+    static_assert(detail::check_relocatable<T>());
+    const std::uintptr_t a = w & detail::address_mask;
+    if (!a) return;
+    if (detail::is_local_address(a))
+      D{}(reinterpret_cast<pointer>(a));
+    else
+      detail::destroy_remote(reinterpret_cast<void*>(a), &run_deleter);
+  }
+  const T* read_ptr() const {
+    static_assert(detail::check_relocatable<T>());
+    const std::uintptr_t a = w_ & detail::address_mask;
+    if (detail::is_local_address(a)) [[likely]]
+      return reinterpret_cast<const T*>(a);
+    if (!a) detail::null_dereference("dstd::unique_ptr");
+    return static_cast<const T*>(detail::read_unique(w_, sizeof(T)));
+  }
+  T* write_ptr() {
+    static_assert(detail::check_relocatable<T>());
+    const std::uintptr_t a = w_ & detail::address_mask;
+    if (detail::is_local_address(a)) [[likely]] {
+      w_ += detail::color_one;  // copies cached elsewhere go stale
+      return reinterpret_cast<T*>(a);
+    }
+    if (!a) detail::null_dereference("dstd::unique_ptr");
+    w_ = detail::move_unique(w_, sizeof(T), alignof(T));
+    return reinterpret_cast<T*>(w_ & detail::address_mask);
+  }
+
+  std::uint64_t w_ = 0;
+  [[no_unique_address]] D d_{};
+};
+
+// Constructs a T in this node's partition.
+template <class T, class... Args>
+  requires(!std::is_array_v<T>)
+unique_ptr<T> make_unique(Args&&... args) {
+  static_assert(detail::check_relocatable<T>());
+  void* mem = heap::allocate(sizeof(T), alignof(T));
+  try {
+    ::new (mem) T(std::forward<Args>(args)...);
+  } catch (...) {
+    heap::deallocate(mem);
+    throw;
+  }
+  return unique_ptr<T>(static_cast<T*>(mem));
+}
+
+template <class T>
+  requires(!std::is_array_v<T>)
+unique_ptr<T> make_unique_for_overwrite() {
+  static_assert(detail::check_relocatable<T>());
+  void* mem = heap::allocate(sizeof(T), alignof(T));
+  return unique_ptr<T>(::new (mem) T);
+}
+
+// Constructs a T here and places it in `node`'s partition (one allocation request
+// and one RDMA write when `node` is remote). Throws std::invalid_argument for a
+// bad node id, std::bad_alloc when that node's partition is full.
+template <class T, class... Args>
+  requires(!std::is_array_v<T>)
+unique_ptr<T> make_unique_on(node_t node, Args&&... args) {
+  unique_ptr<T> local = make_unique<T>(std::forward<Args>(args)...);
+  if (node == node_id()) return local;
+  return unique_ptr<T>(static_cast<T*>(detail::relocate_to(node, local.release(), sizeof(T), alignof(T))));
+}
+
+template <class T1, class D1, class T2, class D2>
+bool operator==(const unique_ptr<T1, D1>& a, const unique_ptr<T2, D2>& b) noexcept {
+  return a.get() == b.get();
+}
+template <class T1, class D1, class T2, class D2>
+std::strong_ordering operator<=>(const unique_ptr<T1, D1>& a, const unique_ptr<T2, D2>& b) noexcept {
+  return std::compare_three_way{}(a.get(), b.get());
+}
+template <class T, class D>
+bool operator==(const unique_ptr<T, D>& a, std::nullptr_t) noexcept {
+  return !a;
+}
+template <class T, class D>
+std::strong_ordering operator<=>(const unique_ptr<T, D>& a, std::nullptr_t) noexcept {
+  return std::compare_three_way{}(a.get(), static_cast<T*>(nullptr));
+}
+template <class T, class D>
+void swap(unique_ptr<T, D>& a, unique_ptr<T, D>& b) noexcept {
+  a.swap(b);
+}
+
+}  // namespace dstd
+
+template <class T, class D>
+struct std::hash<dstd::unique_ptr<T, D>> {
+  std::size_t operator()(const dstd::unique_ptr<T, D>& p) const noexcept { return std::hash<T*>{}(p.get()); }
+};

@@ -1,0 +1,200 @@
+// The slow paths of dstd's smart pointers: everything that touches another node.
+// The fast paths (local object: a range check) are inline in the public headers.
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "coherence/read_cache.hpp"
+#include "coherence/thread_epoch.hpp"
+#include "dstd/coherence.hpp"
+#include "dstd/heap.hpp"
+#include "dstd/rma.hpp"
+#include "heap/partition.hpp"
+
+namespace dstd::detail {
+
+local_partition g_local;
+
+using coherence_impl::bump;
+using coherence_impl::cache;
+using coherence_impl::cache_key;
+using coherence_impl::entry;
+
+namespace {
+
+void fill_from_home(void* dst, const cache_key& key, std::size_t size) {
+  rma::read(dst, reinterpret_cast<const void*>(key.word & address_mask), size);
+}
+
+// Looks `key` up in the node cache (filling it on a miss), pins it for the rest
+// of the thread's epoch and remembers it in the thread's table.
+const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key& key, std::size_t size,
+                               std::uint64_t min_stamp) {
+  bool hit = false;
+  entry* e = cache().get_pinned(key, size, min_stamp, coherence_impl::tick_now(), &fill_from_home, hit);
+  t.keep_pin(e);
+  if (hit) {
+    bump(t.count->cache_hits);
+  } else {
+    bump(t.count->remote_reads);
+    bump(t.count->read_bytes, size);
+  }
+  t.slot_for(key.word) = {key.word, e->size, e->data, key.shared};
+  return e->data;
+}
+
+}  // namespace
+
+std::uint64_t fresh_color() noexcept {
+  // Starts at a node-dependent point so two nodes do not hand out the same sequence.
+  static std::atomic<std::uint64_t> next{std::uint64_t{node_id()} * 0x3c6ef372u};
+  return (next.fetch_add(1, std::memory_order_relaxed) & 0xffff) << color_shift;
+}
+
+const void* read_unique(std::uint64_t word, std::size_t size) {
+  auto& t = coherence_impl::epoch();
+  const auto& s = t.slot_for(word);
+  if (s.word == word && !s.shared && s.size >= size) {
+    bump(t.count->cache_hits);
+    return s.data;
+  }
+  return read_through_cache(t, {word, false}, size, 0);
+}
+
+std::uint64_t move_unique(std::uint64_t word, std::size_t size, std::size_t align) {
+  const std::uintptr_t from = word & address_mask;
+  void* to = heap::allocate(size, align);
+  // A cached copy of this exact version saves the read.
+  if (!cache().copy_if_cached({word, false}, size, to)) {
+    try {
+      rma::read(to, reinterpret_cast<const void*>(from), size);
+    } catch (...) {
+      heap::deallocate(to);
+      throw;
+    }
+  }
+  cache().forget({word, false});
+  heap::deallocate(reinterpret_cast<void*>(from));  // asynchronous, batched, at the old home
+  auto& t = coherence_impl::epoch();
+  bump(t.count->moves);
+  bump(t.count->bytes_moved, size);
+  return reinterpret_cast<std::uintptr_t>(to) | fresh_color();
+}
+
+void* relocate_to(node_t node, void* local, std::size_t size, std::size_t align) {
+  void* remote = heap::allocate_on(node, size, align);
+  try {
+    rma::write(remote, local, size);
+  } catch (...) {
+    heap::deallocate(remote);
+    throw;
+  }
+  heap::deallocate(local);  // the bytes are the object now: no destructor here
+  return remote;
+}
+
+void destroy_remote(void* p, void (*deleter)(void*)) noexcept {
+  bump(coherence_impl::epoch().count->remote_destroys);
+  heap::destroy(p, deleter);
+}
+
+const void* read_shared(const void* addr, std::size_t size) {
+  auto& t = coherence_impl::epoch();
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  if (!t.dirty.empty())
+    if (const unsigned char* own = t.find_dirty(a, size)) return own;  // the thread's own writes
+  const auto& s = t.slot_for(a);
+  if (s.word == a && s.shared && s.size >= size) {
+    bump(t.count->cache_hits);
+    return s.data;
+  }
+  return read_through_cache(t, {a, true}, size, t.acquired_at);
+}
+
+void* write_shared(void* addr, std::size_t size) {
+  auto& t = coherence_impl::epoch();
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  if (unsigned char* own = t.find_dirty(a, size)) return own;
+  coherence_impl::dirty_copy d;
+  d.addr = a;
+  d.size = size;
+  d.copy = static_cast<unsigned char*>(heap_impl::alloc_internal(size, 64));
+  d.twin = static_cast<unsigned char*>(std::malloc(size));
+  if (!d.copy || !d.twin) {
+    heap_impl::free_internal(d.copy);
+    std::free(d.twin);
+    throw std::bad_alloc();
+  }
+  const auto& s = t.slot_for(a);
+  if (s.word == a && s.shared && s.size >= size) {
+    std::memcpy(d.copy, s.data, size);  // already fetched in this epoch
+  } else {
+    try {
+      rma::read(d.copy, addr, size);
+    } catch (...) {
+      heap_impl::free_internal(d.copy);
+      std::free(d.twin);
+      throw;
+    }
+    bump(t.count->remote_reads);
+    bump(t.count->read_bytes, size);
+  }
+  std::memcpy(d.twin, d.copy, size);
+  t.dirty.push_back(d);
+  return d.copy;
+}
+
+pinned_copy pin_unique(std::uint64_t word, std::size_t size) {
+  bool hit = false;
+  entry* e = cache().get_pinned({word, false}, size, 0, coherence_impl::tick_now(), &fill_from_home, hit);
+  auto& t = coherence_impl::epoch();
+  bump(hit ? t.count->cache_hits : t.count->remote_reads);
+  if (!hit) bump(t.count->read_bytes, size);
+  return {e->data, e};
+}
+
+pinned_copy pin_shared(const void* addr, std::size_t size) {
+  auto& t = coherence_impl::epoch();
+  const auto a = reinterpret_cast<std::uintptr_t>(addr);
+  std::uint64_t min_stamp = t.acquired_at;
+  if (!t.dirty.empty() && t.find_dirty(a, size)) {
+    t.write_back(false);                       // the guard must see the thread's own writes
+    min_stamp = coherence_impl::next_tick();  // so: a copy fetched after they landed
+  }
+  bool hit = false;
+  entry* e = cache().get_pinned({a, true}, size, min_stamp, coherence_impl::tick_now(), &fill_from_home, hit);
+  bump(hit ? t.count->cache_hits : t.count->remote_reads);
+  if (!hit) bump(t.count->read_bytes, size);
+  return {e->data, e};
+}
+
+void unpin(void* e) noexcept { cache().unpin(static_cast<entry*>(e)); }
+
+void null_dereference(const char* type) noexcept {
+  std::fprintf(stderr, "dstd[node %u]: dereferenced a null %s\n", node_id(), type);
+  std::abort();
+}
+
+}  // namespace dstd::detail
+
+namespace dstd::coherence {
+
+stats local_stats() noexcept {
+  stats s;
+  coherence_impl::sum_counters(s);
+  auto& c = coherence_impl::cache();
+  s.evictions = c.evictions();
+  s.cache_bytes = c.bytes();
+  s.cache_entries = c.entries();
+  return s;
+}
+
+stats stats_of(node_t node) {
+  return run_on(node, [] { return local_stats(); });
+}
+
+std::size_t cache_capacity() noexcept { return coherence_impl::cache().capacity(); }
+void clear_cache() noexcept { coherence_impl::cache().clear(); }
+
+}  // namespace dstd::coherence

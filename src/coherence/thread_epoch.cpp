@@ -1,0 +1,169 @@
+#include "coherence/thread_epoch.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "dstd/heap.hpp"
+#include "dstd/rma.hpp"
+#include "dstd/settings.hpp"
+#include "heap/partition.hpp"
+
+namespace dstd::coherence_impl {
+namespace {
+
+std::atomic<std::uint64_t> g_tick{1};
+
+// Counter blocks outlive their threads (their counts stay in the sums) and are
+// reused by later threads, so a program that starts many threads does not grow.
+struct counter_registry {
+  std::mutex mu;
+  std::vector<counters*> all, spare;
+};
+counter_registry& registry() {
+  static auto* r = new counter_registry;  // never destroyed: threads may exit after static destruction
+  return *r;
+}
+
+counters* take_counters() {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  if (!r.spare.empty()) {
+    counters* c = r.spare.back();
+    r.spare.pop_back();
+    return c;
+  }
+  r.all.push_back(new counters);
+  return r.all.back();
+}
+
+void return_counters(counters* c) {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  r.spare.push_back(c);
+}
+
+// Calls write(off, len) for each maximal run of bytes where `now` differs from `was`.
+// Runs are never merged across equal bytes: another thread may own those.
+template <class Write>
+void for_each_changed_run(const unsigned char* now, const unsigned char* was, std::size_t n, Write&& write) {
+  auto word = [](const unsigned char* p) {
+    std::uint64_t w;
+    std::memcpy(&w, p, 8);
+    return w;
+  };
+  auto all_bytes_differ = [](std::uint64_t x) {  // no zero byte in x
+    return ((x - 0x0101010101010101ull) & ~x & 0x8080808080808080ull) == 0;
+  };
+  std::size_t i = 0;
+  while (i < n) {
+    while (i + 8 <= n && word(now + i) == word(was + i)) i += 8;
+    while (i < n && now[i] == was[i]) ++i;
+    if (i >= n) break;
+    std::size_t j = i;
+    while (j + 8 <= n && all_bytes_differ(word(now + j) ^ word(was + j))) j += 8;
+    while (j < n && now[j] != was[j]) ++j;
+    write(i, j - i);
+    i = j;
+  }
+}
+
+}  // namespace
+
+std::uint64_t tick_now() noexcept { return g_tick.load(std::memory_order_acquire); }
+std::uint64_t next_tick() noexcept { return g_tick.fetch_add(1, std::memory_order_acq_rel) + 1; }
+
+thread_epoch::thread_epoch() : acquired_at(next_tick()), count(take_counters()) {}
+
+thread_epoch::~thread_epoch() {
+  // Thread exit is a synchronization operation: its writes go home.
+  try {
+    end();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: a thread's writes to shared objects could not be written home: %s\n",
+                 node_id(), e.what());
+  }
+  return_counters(count);
+}
+
+void thread_epoch::keep_pin(entry* e) {
+  if (pinned.insert(e).second)
+    pins.push_back(e);
+  else
+    cache().unpin(e);
+}
+
+unsigned char* thread_epoch::find_dirty(std::uintptr_t addr, std::size_t size) noexcept {
+  for (auto& d : dirty)
+    if (addr >= d.addr && addr + size <= d.addr + d.size) return d.copy + (addr - d.addr);
+  return nullptr;
+}
+
+void thread_epoch::write_back(bool forget) {
+  for (auto& d : dirty) {
+    for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
+      rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
+      bump(count->writebacks);
+      bump(count->writeback_bytes, len);
+    });
+    if (!forget) std::memcpy(d.twin, d.copy, d.size);
+  }
+  if (!forget) return;
+  for (auto& d : dirty) {
+    heap_impl::free_internal(d.copy);
+    std::free(d.twin);
+  }
+  dirty.clear();
+}
+
+void thread_epoch::end() {
+  if (!dirty.empty()) write_back(true);
+  for (entry* e : pins) cache().unpin(e);
+  pins.clear();
+  pinned.clear();
+  for (auto& s : table) s = slot{};
+}
+
+thread_epoch& epoch() {
+  thread_local thread_epoch t;
+  return t;
+}
+
+void sum_counters(coherence::stats& out) noexcept {
+  auto& r = registry();
+  std::lock_guard lk(r.mu);
+  for (const counters* c : r.all) {
+    out.remote_reads += c->remote_reads.load(std::memory_order_relaxed);
+    out.read_bytes += c->read_bytes.load(std::memory_order_relaxed);
+    out.cache_hits += c->cache_hits.load(std::memory_order_relaxed);
+    out.moves += c->moves.load(std::memory_order_relaxed);
+    out.bytes_moved += c->bytes_moved.load(std::memory_order_relaxed);
+    out.remote_destroys += c->remote_destroys.load(std::memory_order_relaxed);
+    out.writebacks += c->writebacks.load(std::memory_order_relaxed);
+    out.writeback_bytes += c->writeback_bytes.load(std::memory_order_relaxed);
+  }
+}
+
+void init() {
+  const auto& l = heap_impl::lay();
+  detail::g_local = {l.begin(l.self), l.partition};
+  cache().configure(settings::get_size("DSTD_CACHE_SIZE"));
+}
+
+}  // namespace dstd::coherence_impl
+
+namespace dstd::coherence {
+
+void release() {
+  auto& t = coherence_impl::epoch();
+  t.end();
+}
+
+void acquire() {
+  auto& t = coherence_impl::epoch();
+  t.end();
+  t.acquired_at = coherence_impl::next_tick();
+}
+
+}  // namespace dstd::coherence

@@ -1,0 +1,85 @@
+// Per-thread coherence state: the thread's current synchronization epoch.
+//
+// An epoch runs from one synchronization operation of the thread to the next.
+// Within it the thread holds:
+//  - pins on every cache entry it read, so raw references into the cache stay
+//    valid until the epoch ends (the contract in dstd/coherence.hpp);
+//  - a small direct-mapped table from pointer word to pinned copy, so a repeated
+//    read of the same remote object costs a hash and a compare (no lock);
+//  - its private copies of remote shared objects it wrote, each with a twin, whose
+//    differences are written home when the epoch ends (or earlier, when the thread
+//    drops a shared_ptr, which is a release operation as in std);
+//  - the node tick of its latest acquire: shared copies fetched before it are stale.
+// The thread's counters live here too (written only by the thread, summed by stats).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <unordered_set>
+#include <vector>
+
+#include "coherence/read_cache.hpp"
+#include "dstd/coherence.hpp"
+
+namespace dstd::coherence_impl {
+
+struct counters {
+  std::atomic<std::uint64_t> remote_reads{0}, read_bytes{0}, cache_hits{0}, moves{0}, bytes_moved{0},
+      remote_destroys{0}, writebacks{0}, writeback_bytes{0};
+};
+// Only the owning thread writes its counters: a relaxed load+store, no locked op.
+inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
+  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct dirty_copy {
+  std::uintptr_t addr = 0;  // home address of the written range
+  std::size_t size = 0;
+  unsigned char* copy = nullptr;  // what the thread writes (registered heap memory)
+  unsigned char* twin = nullptr;  // the range as fetched (or last written home)
+};
+
+struct thread_epoch {
+  static constexpr std::size_t kSlots = 256;
+  struct slot {
+    std::uint64_t word = 0;
+    std::size_t size = 0;
+    const void* data = nullptr;
+    bool shared = false;
+  };
+
+  thread_epoch();
+  ~thread_epoch();
+
+  slot& slot_for(std::uint64_t word) noexcept { return table[(word * 0x9e3779b97f4a7c15ull) >> 56]; }
+  // Records a pin taken by this thread (a second pin on the same entry is dropped).
+  void keep_pin(entry* e);
+  // The thread's private copy covering [addr, addr+size), or nullptr.
+  unsigned char* find_dirty(std::uintptr_t addr, std::size_t size) noexcept;
+  // Writes every private copy's changed bytes home; forgets the copies if `forget`.
+  void write_back(bool forget);
+  // Ends the epoch: write back and forget, unpin, clear the table.
+  void end();
+
+  slot table[kSlots];
+  std::vector<entry*> pins;
+  std::unordered_set<entry*> pinned;
+  std::vector<dirty_copy> dirty;
+  std::uint64_t acquired_at = 0;
+  counters* count;
+};
+
+thread_epoch& epoch();
+
+// The node's acquire tick: bumped by every acquire; shared fills are stamped with it.
+std::uint64_t tick_now() noexcept;
+std::uint64_t next_tick() noexcept;
+
+// Sums of every thread's counters, past and present.
+void sum_counters(coherence::stats& out) noexcept;
+
+// Called once at start-up, after the heap: partition bounds, cache capacity.
+void init();
+
+}  // namespace dstd::coherence_impl
