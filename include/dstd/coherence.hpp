@@ -79,12 +79,15 @@ inline constexpr unsigned color_shift = 48;
 inline constexpr std::uint64_t address_mask = (std::uint64_t{1} << color_shift) - 1;
 inline constexpr std::uint64_t color_one = std::uint64_t{1} << color_shift;
 
-// This node's partition, for the inline "is it here?" test on every access.
+// This node's partition, for the inline "is it here?" test on every access. The
+// runtime sets it once, before main; user code sees it through a const alias of the
+// same symbol, so the compiler may keep it in registers across calls and loops
+// (as it keeps std::unique_ptr's pointer) instead of reloading it at every access.
 struct local_partition {
   std::uintptr_t begin = 0;
-  std::uint64_t size = 0;  // 0 until the heap is up: nothing is local before that
+  std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
 };
-extern local_partition g_local;
+extern const local_partition g_local asm("dstd_local_partition");
 
 inline bool is_local_address(std::uintptr_t a) noexcept { return a - g_local.begin < g_local.size; }
 

@@ -68,15 +68,16 @@ class unique_ptr {
   constexpr unique_ptr() noexcept = default;
   constexpr unique_ptr(std::nullptr_t) noexcept {}
   // Adopts `p`, an object constructed in a block of the global heap (any node).
-  explicit unique_ptr(pointer p) noexcept : w_(adopt(p)) {}
-  unique_ptr(pointer p, const D&) noexcept : w_(adopt(p)) {}
-  unique_ptr(unique_ptr&& o) noexcept : w_(std::exchange(o.w_, 0)) {}
+  explicit unique_ptr(pointer p) noexcept : w_(as_stored(adopt(p))) {}
+  unique_ptr(pointer p, const D&) noexcept : w_(as_stored(adopt(p))) {}
+  unique_ptr(unique_ptr&& o) noexcept : w_(std::exchange(o.w_, nullptr)) {}
   unique_ptr(const unique_ptr&) = delete;
-  ~unique_ptr() { destroy(w_); }
+  ~unique_ptr() { destroy(word()); }
 
   unique_ptr& operator=(unique_ptr&& o) noexcept {
     if (this != &o) {
-      const std::uint64_t old = std::exchange(w_, std::exchange(o.w_, 0));
+      const std::uint64_t old = word();
+      w_ = std::exchange(o.w_, nullptr);
       destroy(old);
     }
     return *this;
@@ -88,13 +89,25 @@ class unique_ptr {
   unique_ptr& operator=(const unique_ptr&) = delete;
 
   // ---- std::unique_ptr's API ----
-  pointer get() const noexcept { return reinterpret_cast<pointer>(w_ & detail::address_mask); }
+  pointer get() const noexcept { return reinterpret_cast<pointer>(word() & detail::address_mask); }
   D& get_deleter() noexcept { return d_; }
   const D& get_deleter() const noexcept { return d_; }
-  explicit operator bool() const noexcept { return (w_ & detail::address_mask) != 0; }
-  pointer release() noexcept { return reinterpret_cast<pointer>(std::exchange(w_, 0) & detail::address_mask); }
-  void reset(pointer p = pointer()) noexcept { destroy(std::exchange(w_, adopt(p))); }
-  void reset(std::nullptr_t) noexcept { destroy(std::exchange(w_, 0)); }
+  explicit operator bool() const noexcept { return (word() & detail::address_mask) != 0; }
+  pointer release() noexcept {
+    const std::uint64_t old = word();
+    w_ = nullptr;
+    return reinterpret_cast<pointer>(old & detail::address_mask);
+  }
+  void reset(pointer p = pointer()) noexcept {
+    const std::uint64_t old = word();
+    w_ = as_stored(adopt(p));
+    destroy(old);
+  }
+  void reset(std::nullptr_t) noexcept {
+    const std::uint64_t old = word();
+    w_ = nullptr;
+    destroy(old);
+  }
   void swap(unique_ptr& o) noexcept { std::swap(w_, o.w_); }
 
   // Read path.
@@ -108,14 +121,19 @@ class unique_ptr {
 
   // ---- dstd additions ----
   node_t home() const { return heap::home(get()); }
-  bool is_local() const noexcept { return detail::is_local_address(w_ & detail::address_mask); }
-  std::uint16_t color() const noexcept { return static_cast<std::uint16_t>(w_ >> detail::color_shift); }
+  bool is_local() const noexcept { return detail::is_local_address(word() & detail::address_mask); }
+  std::uint16_t color() const noexcept { return static_cast<std::uint16_t>(word() >> detail::color_shift); }
   // A shared borrow that can be shipped to other nodes (dstd/borrow.hpp).
-  ref<T> borrow() const noexcept { return ref<T>::from_word(w_, false); }
+  ref<T> borrow() const noexcept { return ref<T>::from_word(word(), false); }
   // An exclusive borrow: moves the object here once, then plain access.
   ref_mut<T> borrow_mut() { return ref_mut<T>(*this); }
 
  private:
+  // The word is stored with a pointer type, not an integer one: then a store through
+  // an integer T cannot alias it, and the compiler keeps it in a register as it does
+  // std::unique_ptr's pointer.
+  std::uint64_t word() const noexcept { return reinterpret_cast<std::uintptr_t>(w_); }
+  static void* as_stored(std::uint64_t w) noexcept { return reinterpret_cast<void*>(w); }
   static std::uint64_t adopt(pointer p) noexcept {
     return p ? reinterpret_cast<std::uintptr_t>(p) | detail::fresh_color() : 0;
   }
@@ -131,25 +149,28 @@ class unique_ptr {
   }
   const T* read_ptr() const {
     static_assert(detail::check_relocatable<T>());
-    const std::uintptr_t a = w_ & detail::address_mask;
+    const std::uint64_t w = word();
+    const std::uintptr_t a = w & detail::address_mask;
     if (detail::is_local_address(a)) [[likely]]
       return reinterpret_cast<const T*>(a);
     if (!a) detail::null_dereference("dstd::unique_ptr");
-    return static_cast<const T*>(detail::read_unique(w_, sizeof(T)));
+    return static_cast<const T*>(detail::read_unique(w, sizeof(T)));
   }
   T* write_ptr() {
     static_assert(detail::check_relocatable<T>());
-    const std::uintptr_t a = w_ & detail::address_mask;
+    const std::uint64_t w = word();
+    const std::uintptr_t a = w & detail::address_mask;
     if (detail::is_local_address(a)) [[likely]] {
-      w_ += detail::color_one;  // copies cached elsewhere go stale
+      w_ = as_stored(w + detail::color_one);  // copies cached elsewhere go stale
       return reinterpret_cast<T*>(a);
     }
     if (!a) detail::null_dereference("dstd::unique_ptr");
-    w_ = detail::move_unique(w_, sizeof(T), alignof(T));
-    return reinterpret_cast<T*>(w_ & detail::address_mask);
+    const std::uint64_t moved = detail::move_unique(w, sizeof(T), alignof(T));
+    w_ = as_stored(moved);
+    return reinterpret_cast<T*>(moved & detail::address_mask);
   }
 
-  std::uint64_t w_ = 0;
+  void* w_ = nullptr;  // global address | color << 48
   [[no_unique_address]] D d_{};
 };
 

@@ -14,7 +14,9 @@
 
 namespace dstd::detail {
 
-local_partition g_local;
+// The writable definition behind the const `g_local` of coherence.hpp (same symbol).
+// Written once by coherence_impl::init() before main runs.
+local_partition g_local_writable asm("dstd_local_partition");
 
 using coherence_impl::bump;
 using coherence_impl::cache;

@@ -147,7 +147,7 @@ void sum_counters(coherence::stats& out) noexcept {
 
 void init() {
   const auto& l = heap_impl::lay();
-  detail::g_local = {l.begin(l.self), l.partition};
+  detail::g_local_writable = {l.begin(l.self), l.partition};
   cache().configure(settings::get_size("DSTD_CACHE_SIZE"));
 }
 

@@ -83,3 +83,11 @@ void sum_counters(coherence::stats& out) noexcept;
 void init();
 
 }  // namespace dstd::coherence_impl
+
+namespace dstd::detail {
+extern local_partition g_local_writable asm("dstd_local_partition");
+}  // namespace dstd::detail
+
+namespace dstd::coherence_impl {
+
+}  // namespace dstd::coherence_impl
