@@ -632,7 +632,7 @@ void start(int, char**) {
   const std::string provider = settings::get("DSTD_PROVIDER");
   std::vector<blob> cards;
   try {
-    rt->tr.open(provider, rt->self, rt->nodes);
+    rt->tr.open(provider, rt->self, rt->nodes, rt->boot->job_id());
     const auto& lay = heap_impl::lay();
     rt->tr.register_heap(reinterpret_cast<void*>(lay.begin(rt->self)), lay.partition);
     rt->tr.post_receives(static_cast<int>(settings::get_int("DSTD_AM_BUFFERS")),
@@ -649,7 +649,9 @@ void start(int, char**) {
     c.heap_begin = me.heap_begin;
     ::gethostname(c.host, sizeof c.host - 1);
     std::snprintf(c.provider, sizeof c.provider, "%s", provider.c_str());
-    if (rt->self == 0) std::snprintf(c.doorbell, sizeof c.doorbell, "%s", rt->bell.create(rt->nodes).c_str());
+    if (rt->self == 0)
+      std::snprintf(c.doorbell, sizeof c.doorbell, "%s",
+                    rt->bell.create(doorbell_name(rt->boot->job_id()), rt->nodes).c_str());
     cards = rt->boot->allgather(to_blob(c, me.name));
   } catch (const std::exception& e) {
     die(std::string("dstd[node ") + std::to_string(rt->self) + "]: " + e.what());
@@ -735,6 +737,7 @@ void finish() noexcept {
     wake_runtime();
     rt->progress_thread.join();
     rt->boot->barrier();  // nobody closes its endpoint while a peer still needs it
+    rt->tr.unlink_region();  // no peer connects anymore
     rt->boot->finalize();
     log("down");
   } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <regex>
 #include <string>
@@ -77,6 +78,32 @@ TEST(Launcher, ForwardsOutputOfEveryNode) {
     std::regex line("\\[node " + std::to_string(r) + "\\] hello from node " + std::to_string(r) + " of 4");
     EXPECT_TRUE(std::regex_search(o.output, line)) << o.output;
   }
+}
+
+// Every file a job creates in /dev/shm (the shm provider's regions, the doorbell)
+// is named dstd-<job id>...; the job id is dstdrun's /tmp directory, which exists
+// exactly while the job runs. A file whose directory is gone is a leak, even with
+// other jobs running concurrently.
+std::vector<std::string> leaked_shm_files() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> leaked;
+  for (const auto& e : fs::directory_iterator("/dev/shm")) {
+    const std::string name = e.path().filename().string();
+    const std::string prefix = name.rfind("dstd-bell-", 0) == 0 ? "dstd-bell-" : "dstd-";
+    if (name.rfind(prefix, 0) != 0) continue;
+    std::string job = name.substr(prefix.size());
+    if (prefix == "dstd-") job = job.substr(0, job.rfind('-'));
+    if (job.rfind("dstdrun.", 0) == 0 && !fs::exists("/tmp/" + job)) leaked.push_back(name);
+  }
+  return leaked;
+}
+
+TEST(Launcher, JobsLeaveNothingInDevShm) {
+  EXPECT_EQ(run(dstdrun + " -n 3 --timeout 60 " + probe + " hello").status, 0);
+  EXPECT_NE(run(dstdrun + " -n 3 --timeout 60 " + probe + " kill-node 1").status, 0);
+  EXPECT_NE(run(dstdrun + " -n 3 --timeout 60 " + probe + " kill-node 0").status, 0);
+  const auto leaked = leaked_shm_files();
+  EXPECT_TRUE(leaked.empty()) << "left in /dev/shm: " << leaked.front();
 }
 
 TEST(Launcher, WithoutLauncherAProgramIsOneNode) {

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "dstd/runtime.hpp"
@@ -23,6 +24,9 @@ class bootstrap {
   virtual const char* kind() const = 0;
   virtual node_t rank() const = 0;
   virtual node_t size() const = 0;
+  // A name for this job, identical on every node and different between concurrent
+  // jobs on one host: it names the job's files in /dev/shm (see shm_region_name).
+  virtual std::string job_id() const = 0;
   // Collective: every node contributes `mine`; returns every node's blob, by rank.
   virtual std::vector<blob> allgather(const blob& mine) = 0;
   virtual void barrier() { allgather({}); }

@@ -9,6 +9,7 @@
 
 #include "bootstrap/bootstrap.hpp"
 #include "bootstrap/wire.hpp"
+#include "fabric/transport.hpp"
 #include "dstd/settings.hpp"
 
 namespace dstd::rt {
@@ -43,6 +44,8 @@ class local_bootstrap final : public bootstrap {
   const char* kind() const override { return "dstdrun"; }
   node_t rank() const override { return rank_; }
   node_t size() const override { return size_; }
+  // dstdrun's private directory, /tmp/dstdrun.XXXXXX, is unique while the job runs.
+  std::string job_id() const override { return dstdrun_job_id(settings::get("DSTD_BOOTSTRAP")); }
 
   std::vector<blob> allgather(const blob& mine) override {
     std::uint32_t len = static_cast<std::uint32_t>(mine.size());
@@ -74,6 +77,7 @@ class local_bootstrap final : public bootstrap {
 
 class single_bootstrap final : public bootstrap {
  public:
+  std::string job_id() const override { return "single"; }
   const char* kind() const override { return "none"; }
   node_t rank() const override { return 0; }
   node_t size() const override { return 1; }

@@ -82,6 +82,7 @@ class pmix_bootstrap final : public bootstrap {
   pmix_bootstrap& operator=(const pmix_bootstrap&) = delete;
 
   const char* kind() const override { return "pmix"; }
+  std::string job_id() const override { return me_.nspace; }
   node_t rank() const override { return rank_; }
   node_t size() const override { return size_; }
 

@@ -21,22 +21,19 @@ void* map_file(int fd, std::size_t bytes) {
 }
 }  // namespace
 
-std::string doorbell::create(node_t nodes) {
+std::string doorbell::create(const std::string& name, node_t nodes) {
   bytes_ = sizeof(slot) * nodes;
-  std::random_device rd;
-  for (int attempt = 0; attempt < 16; ++attempt) {
-    path_ = "/dev/shm/dstd-bell-" + std::to_string(getpid()) + "-" + std::to_string(rd());
-    int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) continue;
-    if (ftruncate(fd, static_cast<off_t>(bytes_)) != 0) {
-      ::close(fd);
-      throw std::runtime_error("dstd: doorbell: cannot size " + path_);
-    }
-    slots_ = static_cast<slot*>(map_file(fd, bytes_));
+  path_ = "/dev/shm/" + name;
+  ::unlink(path_.c_str());  // a leftover of a killed job with this id
+  int fd = ::open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("dstd: doorbell: cannot create " + path_ + ": " + std::strerror(errno));
+  if (ftruncate(fd, static_cast<off_t>(bytes_)) != 0) {
     ::close(fd);
-    return path_;
+    throw std::runtime_error("dstd: doorbell: cannot size " + path_);
   }
-  throw std::runtime_error("dstd: doorbell: cannot create a file in /dev/shm");
+  slots_ = static_cast<slot*>(map_file(fd, bytes_));
+  ::close(fd);
+  return path_;
 }
 
 void doorbell::open(const std::string& path, node_t nodes) {

@@ -22,7 +22,7 @@ namespace dstd::rt {
 class doorbell {
  public:
   // Node 0 creates the file (returns its path to publish); the others open it.
-  std::string create(node_t nodes);
+  std::string create(const std::string& name, node_t nodes);
   void open(const std::string& path, node_t nodes);
   void unlink() noexcept;  // once every node has opened it
   bool active() const { return slots_ != nullptr; }

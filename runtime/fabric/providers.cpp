@@ -1,5 +1,6 @@
 // Provider discovery, kept apart from the transport so dstdrun can check a provider
 // before starting any node without linking the node runtime.
+#include <cctype>
 #include <rdma/fabric.h>
 
 #include <cstring>
@@ -43,6 +44,30 @@ bool provider_available(const std::string& provider) {
   fi_freeinfo(hints);
   if (info) fi_freeinfo(info);
   return rc == 0;
+}
+
+namespace {
+// Keeps [A-Za-z0-9._] of a job id (a PMIx namespace may hold other characters).
+std::string sanitized(const std::string& id) {
+  std::string out;
+  for (char c : id)
+    if (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_') out += c;
+  return out.substr(0, 64);
+}
+}  // namespace
+
+std::string shm_region_name(const std::string& job_id, node_t rank) {
+  return "dstd-" + sanitized(job_id) + "-" + std::to_string(rank);
+}
+
+std::string doorbell_name(const std::string& job_id) { return "dstd-bell-" + sanitized(job_id); }
+
+std::string dstdrun_job_id(const std::string& bootstrap_path) {
+  // /tmp/dstdrun.XXXXXX/bootstrap.sock -> dstdrun.XXXXXX
+  const auto slash = bootstrap_path.rfind('/');
+  const std::string dir = slash == std::string::npos ? bootstrap_path : bootstrap_path.substr(0, slash);
+  const auto prev = dir.rfind('/');
+  return prev == std::string::npos ? dir : dir.substr(prev + 1);
 }
 
 }  // namespace dstd::rt

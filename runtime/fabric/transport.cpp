@@ -1,5 +1,7 @@
 #include "fabric/transport.hpp"
 
+#include <sys/mman.h>
+
 #include <rdma/fi_atomic.h>
 #include <rdma/fi_cm.h>
 #include <rdma/fi_domain.h>
@@ -79,7 +81,7 @@ long transport::post_retry(node_t node, Post&& post) {
   return rc;
 }
 
-void transport::open(const std::string& provider, node_t self, node_t nodes) {
+void transport::open(const std::string& provider, node_t self, node_t nodes, const std::string& job_id) {
   post_timeout_ms_ = settings::get_int("DSTD_NODE_TIMEOUT_MS");
   provider_ = provider;
   self_ = self;
@@ -122,7 +124,21 @@ void transport::open(const std::string& provider, node_t self, node_t nodes) {
   if ((rc = fi_endpoint(domain_, info_, &ep_, nullptr))) fail("fi_endpoint", rc);
   if ((rc = fi_ep_bind(ep_, &av_->fid, 0))) fail("fi_ep_bind(av)", rc);
   if ((rc = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) fail("fi_ep_bind(cq)", rc);
+  if (std::string(info_->fabric_attr->prov_name) == "shm") {
+    // Left to itself shm names its region after the pid; we never close the
+    // endpoint (detached workers may use it until exit), so that file would outlive
+    // the job and a later process with the same pid could not start. A job-scoped
+    // name is unlinked at shutdown, and by dstdrun after a node dies.
+    region_ = shm_region_name(job_id, self);
+    ::shm_unlink(region_.c_str());  // a leftover of a killed job with this id
+    if ((rc = fi_setname(&ep_->fid, const_cast<char*>(region_.c_str()), region_.size() + 1)))
+      fail("fi_setname", rc);
+  }
   if ((rc = fi_enable(ep_))) fail("fi_enable", rc);
+}
+
+void transport::unlink_region() noexcept {
+  if (!region_.empty()) ::shm_unlink(region_.c_str());
 }
 
 void transport::register_heap(void* base, std::size_t len) {

@@ -61,7 +61,11 @@ class transport {
 
   // Opens fabric, domain, endpoint, CQ and AV for `provider`. Throws
   // std::runtime_error (listing the available providers) if it does not exist.
-  void open(const std::string& provider, node_t self, node_t nodes);
+  // `job_id` names the shm provider's region (ignored by other providers).
+  void open(const std::string& provider, node_t self, node_t nodes, const std::string& job_id);
+  // Removes this node's shm region name (the mapping stays until exit). Call once no
+  // peer will connect anymore.
+  void unlink_region() noexcept;
   // Registers [base, base+len) for local and remote access. Call once, after open().
   void register_heap(void* base, std::size_t len);
   // Posts `count` receive buffers of `size` bytes, allocated in the heap.
@@ -111,6 +115,7 @@ class transport {
   long post_retry(node_t node, Post&& post);
 
   std::string provider_;
+  std::string region_;  // shm region name set with fi_setname, or empty
   node_t self_ = 0, nodes_ = 0;
   fi_info* info_ = nullptr;
   fid_fabric* fabric_ = nullptr;
@@ -134,6 +139,14 @@ class transport {
   long long post_timeout_ms_ = 5000;
   doorbell* bell_ = nullptr;
 };
+
+// Files a job creates in /dev/shm are named after its job id, so that dstdrun can
+// remove them even when a node was killed before it could: the shm provider's
+// region of each node, and the doorbell of a single-host job.
+std::string shm_region_name(const std::string& job_id, node_t rank);
+std::string doorbell_name(const std::string& job_id);
+// The job id of a dstdrun job, from the path of its bootstrap socket.
+std::string dstdrun_job_id(const std::string& bootstrap_path);
 
 // The fi_getinfo hints of a dstd endpoint (callers free them with fi_freeinfo).
 fi_info* rdm_hints(const std::string& provider, bool atomics);

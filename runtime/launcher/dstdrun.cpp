@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -447,6 +448,11 @@ int main(int argc, char** argv) {
 
   start_nodes(j, prog);
   int status = run(j);
+  // Files the nodes created in /dev/shm; they remove them at an orderly end, but a
+  // node that was killed could not.
+  const std::string job = dstd::rt::dstdrun_job_id(j.sock_path);
+  for (unsigned r = 0; r < j.opt.nodes; ++r) shm_unlink(dstd::rt::shm_region_name(job, r).c_str());
+  shm_unlink(dstd::rt::doorbell_name(job).c_str());
   unlink(j.sock_path.c_str());
   rmdir(j.dir.c_str());
   return status;

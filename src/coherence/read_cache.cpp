@@ -186,8 +186,10 @@ std::uint64_t read_cache::evictions() const {
 }
 
 read_cache& cache() {
-  static read_cache c;
-  return c;
+  // Never destroyed: detached worker threads may still read through it while the
+  // process exits.
+  static auto* c = new read_cache;
+  return *c;
 }
 
 }  // namespace dstd::coherence_impl
