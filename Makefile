@@ -64,7 +64,7 @@ sanitize: deps
 
 tsan: deps
 	$(call configure_and_build,build-tsan,-DDSTD_SANITIZE=thread)
-	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 $(CTEST)
+	cd build-tsan && TSAN_OPTIONS="halt_on_error=1 suppressions=$(CURDIR)/tests/tsan.supp" $(CTEST)
 
 clean:
 	rm -rf build build-asan build-tsan

@@ -116,6 +116,7 @@ struct runtime {
   std::int64_t spin_ns = 0, idle_wait_us = 0, heartbeat_ns = 0, timeout_ns = 0, flush_ns = 0;
   std::size_t free_batch = 256;
   bool verbose = false, stats = false;
+  std::atomic<std::uint64_t> frees_queued{0};  // remote frees/destroys ever queued here
 
   std::atomic<std::uint64_t> c_sent{0}, c_recv{0}, c_reads{0}, c_writes{0}, c_bread{0}, c_bwritten{0},
       c_atomics{0}, c_calls{0};
@@ -725,7 +726,7 @@ void finish() noexcept {
   try {
     if (rt->self == 0) {
       coherence::release();  // main's last writes to shared objects go home
-      flush_remote_frees();
+      heap::flush_all();     // every destructor queued anywhere runs before the job ends
       if (rt->stats) print_stats_table();
       rt->shutdown_requested.store(true);
       for (node_t r = 1; r < rt->nodes; ++r) {
@@ -772,6 +773,7 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
 void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
   runtime& rt = *g_rt;
   peer_state& p = *rt.peers[node];
+  rt.frees_queued.fetch_add(1, std::memory_order_acq_rel);
   std::vector<free_entry> full;
   {
     std::lock_guard lk(p.free_mu);
@@ -782,9 +784,10 @@ void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
   send_free_batch(node, full);
 }
 
-void flush_remote_frees() {
+std::size_t flush_remote_frees() {
   runtime& rt = *g_rt;
-  if (rt.nodes == 1) return;
+  if (rt.nodes == 1) return 0;
+  std::size_t flushed = 0;
   for (node_t r = 0; r < rt.nodes; ++r) {
     if (r == rt.self) continue;
     peer_state& p = *rt.peers[r];
@@ -795,10 +798,14 @@ void flush_remote_frees() {
       batch = take_free_batch_locked(p);
       sent = p.batches_sent.load();
     }
+    flushed += batch.size();
     send_free_batch(r, batch);
     if (sent) request(r, msg::flush, &sent, sizeof sent, nullptr, 0);
   }
+  return flushed;
 }
+
+std::uint64_t frees_queued() noexcept { return g_rt ? g_rt->frees_queued.load(std::memory_order_acquire) : 0; }
 
 counters read_counters() noexcept {
   runtime& rt = *g_rt;

@@ -39,8 +39,11 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
                     std::size_t cap);
 // Queues a free (deleter == 0) or destroy of `addr` at its home `node`.
 void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr);
-// Sends every queued remote free and waits until the homes have run them.
-void flush_remote_frees();
+// Sends every queued remote free and waits until the homes have run them. Returns
+// how many frees/destroys it sent.
+std::size_t flush_remote_frees();
+// Remote frees/destroys this node has ever queued (flush_all's quiescence test).
+std::uint64_t frees_queued() noexcept;
 
 // Counters of the runtime itself (messages and RMA), printed with DSTD_STATS=1.
 struct counters {

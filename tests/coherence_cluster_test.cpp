@@ -63,16 +63,10 @@ std::vector<usage> snapshot_usage() {
   return u;
 }
 // Remote frees and destroys are batched per node, and a destructor run at home may
-// queue more: flush every node until usage stops changing.
+// queue more: flush_all() drains every node until nothing new is queued.
 std::vector<usage> heap_usage() {
-  std::vector<usage> last;
-  for (int round = 0; round < 100; ++round) {
-    for (node_t r = 0; r < dstd::num_nodes(); ++r) dstd::run_on(r, [] { dstd::heap::flush(); });
-    auto now = snapshot_usage();
-    if (now == last) break;
-    last = std::move(now);
-  }
-  return last;
+  dstd::heap::flush_all();
+  return snapshot_usage();
 }
 
 // Reads the object through a shipped borrow on `node`; returns its sum.

@@ -69,18 +69,13 @@ struct usage {
   bool operator==(const usage&) const = default;
 };
 std::vector<usage> heap_usage() {
-  std::vector<usage> last;
-  for (int round = 0; round < 100; ++round) {
-    for (node_t r = 0; r < dstd::num_nodes(); ++r) dstd::run_on(r, [] { dstd::heap::flush(); });
-    std::vector<usage> now;
-    for (node_t r = 0; r < dstd::num_nodes(); ++r) {
-      auto s = dstd::heap::stats_of(r);
-      now.push_back({s.bytes_in_use, s.blocks_in_use});
-    }
-    if (now == last) break;
-    last = std::move(now);
+  dstd::heap::flush_all();  // every node, until destructors at home queue nothing new
+  std::vector<usage> now;
+  for (node_t r = 0; r < dstd::num_nodes(); ++r) {
+    auto s = dstd::heap::stats_of(r);
+    now.push_back({s.bytes_in_use, s.blocks_in_use});
   }
-  return last;
+  return now;
 }
 
 // One driver thread's objects of one size and their model.

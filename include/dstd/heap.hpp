@@ -45,6 +45,11 @@ void destroy(T* p) noexcept {
 
 // Sends every pending remote free/destroy and waits until the homes have run them.
 void flush();
+// flush() on every node, round after round, until a whole round queued nothing new
+// (a destructor run at its home may free further remote objects). After it returns,
+// every heap reflects every free issued before the call. The job calls it at exit,
+// so destructors queued anywhere run before the job ends.
+void flush_all();
 
 // Layout queries (cheap: a subtraction and a shift).
 bool contains(const void* p) noexcept;  // inside any node's partition

@@ -264,6 +264,9 @@ struct atomic_scratch {
     w = static_cast<std::uint64_t*>(heap_impl::alloc_internal(3 * sizeof(std::uint64_t), 64));
     if (!w) throw std::bad_alloc();
   }
+  ~atomic_scratch() { heap_impl::free_internal(w); }
+  atomic_scratch(const atomic_scratch&) = delete;
+  atomic_scratch& operator=(const atomic_scratch&) = delete;
 };
 std::uint64_t* scratch_words() {
   thread_local atomic_scratch s;

@@ -59,6 +59,20 @@ void destroy(void* p, deleter_fn deleter) noexcept {
 
 void flush() { rt::flush_remote_frees(); }
 
+void flush_all() {
+  std::uint64_t last = ~std::uint64_t{0};
+  for (;;) {
+    std::uint64_t queued = 0;
+    for (node_t r = 0; r < num_nodes(); ++r)
+      queued += run_on(r, [] {
+        rt::flush_remote_frees();
+        return rt::frees_queued();
+      });
+    if (queued == last) return;
+    last = queued;
+  }
+}
+
 bool contains(const void* p) noexcept { return lay().contains(reinterpret_cast<std::uintptr_t>(p)); }
 
 node_t home(const void* p) {
