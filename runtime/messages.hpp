@@ -20,6 +20,10 @@ enum class msg : std::uint16_t {
   shutdown,       // node 0 -> others: reply, then leave
   abort,          // node 0 -> others: u32 lost node; one-way, then exit
   ping,           // payload echoed back in the reply, by the runtime itself (AM round trip)
+  sync,           // a synchronization operation on an object homed here; the reply may be parked
+  sync_post,      // the same, one-way (unlock, notify, release)
+  spawn,          // u64 trampoline, u64 thread record on the spawner, then argument bytes; one-way
+  thread_done,    // u64 thread record; status 0, or 1 when the thread ended by an exception
 };
 
 struct msg_header {

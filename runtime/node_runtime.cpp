@@ -28,6 +28,7 @@
 #include <rdma/fi_errno.h>
 #include "heap/partition.hpp"
 #include "coherence/thread_epoch.hpp"
+#include "sync/sync_impl.hpp"
 #include "dstd/coherence.hpp"
 
 namespace dstd::rt {
@@ -69,9 +70,12 @@ struct call_job {
   std::uint64_t cookie;
   std::uint64_t fn;  // 0: `args` holds free_entry records to run
   std::vector<std::uint8_t> args;
+  std::uint64_t thread_record = 0;  // != 0: a dstd::thread; completion is msg::thread_done
 };
 
 struct peer_state {
+  // Node 0's controller: the latest load report and placements made since it.
+  std::uint32_t load = 0, cores = 0, placed_since_report = 0;
   std::atomic<std::int64_t> last_heard_ns{0};
   std::atomic<bool> departed{false};  // acknowledged shutdown: no more heartbeats expected
   std::uint32_t pid = 0;
@@ -117,6 +121,12 @@ struct runtime {
   std::size_t free_batch = 256;
   bool verbose = false, stats = false;
   std::atomic<std::uint64_t> frees_queued{0};  // remote frees/destroys ever queued here
+  sync_handler on_sync = nullptr;
+  std::atomic<int> running_threads{0};  // dstd::threads running here (load reports)
+  std::uint32_t cores = 1;              // this node's hardware threads
+  std::mutex controller_mu;             // node 0: the placement controller's state
+  std::uint64_t round_robin = 0;
+  thread_done_fn on_thread_done = nullptr;
 
   std::atomic<std::uint64_t> c_sent{0}, c_recv{0}, c_reads{0}, c_writes{0}, c_bread{0}, c_bwritten{0},
       c_atomics{0}, c_calls{0};
@@ -310,6 +320,39 @@ void submit_call(call_job job) {
   if (rt.sleeping_workers > 0) rt.pool_cv.notify_one();
 }
 
+// A dstd::thread's body. An exception that escapes it ends the job, as std::terminate
+// would end a process: the message names the node and the thread.
+void run_thread_job(call_job& job, detail::trampoline_fn fn) {
+  runtime& rt = *g_rt;
+  detail::t_thread_id = job.cookie;  // this_thread::get_id() inside the thread
+  try {
+    coherence::acquire();  // thread start synchronizes with the spawner
+    fn(job.args.data(), job.args.size(), nullptr, 0);
+    coherence::release();  // and its end with join
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: dstd::thread %#llx (started by node %u) ended by an exception: %s; "
+                 "terminating\n", rt.self, (unsigned long long)job.cookie, job.src, e.what());
+    std::fflush(stderr);
+    std::abort();
+  } catch (...) {
+    std::fprintf(stderr, "dstd[node %u]: dstd::thread %#llx (started by node %u) ended by an exception; terminating\n",
+                 rt.self, (unsigned long long)job.cookie, job.src);
+    std::fflush(stderr);
+    std::abort();
+  }
+  rt.running_threads.fetch_sub(1, std::memory_order_relaxed);
+  detail::t_thread_id = 0;
+  if (job.src == rt.self) {
+    if (rt.on_thread_done) rt.on_thread_done(job.thread_record, 0);
+    return;
+  }
+  try {
+    send_msg(job.src, msg::thread_done, 0, &job.thread_record, sizeof job.thread_record);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "dstd[node %u]: cannot report a thread's end to node %u: %s\n", rt.self, job.src, e.what());
+  }
+}
+
 void worker_loop() {
   runtime& rt = *g_rt;
   std::vector<std::uint8_t> out(rt.tr.max_message());
@@ -347,6 +390,12 @@ void worker_loop() {
       continue;
     }
     auto fn = reinterpret_cast<detail::trampoline_fn>(job.fn);
+    if (job.thread_record) {
+      run_thread_job(job, fn);
+      std::lock_guard lk(rt.pool_mu);
+      ++rt.idle_workers;
+      continue;
+    }
     std::size_t len = 0;
     std::uint16_t status = 0;
     std::string err;
@@ -378,6 +427,27 @@ void worker_loop() {
   }
 }
 
+// Fills in a pending request and wakes its waiter (a reply message, or a local
+// completion of a parked sync request).
+void fill_reply(pending_reply* p, std::uint16_t status, const void* payload, std::size_t plen) {
+  (void)p->armed.load(std::memory_order_acquire);
+  p->status = status;
+  if (status == 0) {
+    p->len = plen;
+    if (plen > p->cap) {
+      p->status = 1;
+      p->error = "reply larger than the caller's buffer";
+    } else if (plen) {
+      std::memcpy(p->out, payload, plen);
+    }
+  } else {
+    p->error.assign(static_cast<const char*>(payload), plen);
+  }
+  p->done.store(1, std::memory_order_release);
+  p->done.notify_one();
+  p->done.store(2, std::memory_order_release);  // last touch: the waiter may now return
+}
+
 void on_message(const void* data, std::size_t len) {
   runtime& rt = *g_rt;
   msg_header h;
@@ -388,24 +458,28 @@ void on_message(const void* data, std::size_t len) {
   if (h.src < rt.nodes) rt.peers[h.src]->last_heard_ns.store(now_ns(), std::memory_order_relaxed);
 
   switch (h.type) {
-    case msg::reply: {
-      auto* p = reinterpret_cast<pending_reply*>(h.cookie);
-      (void)p->armed.load(std::memory_order_acquire);
-      p->status = h.status;
-      if (h.status == 0) {
-        p->len = plen;
-        if (plen > p->cap) {
-          p->status = 1;
-          p->error = "reply larger than the caller's buffer";
-        } else if (plen) {
-          std::memcpy(p->out, payload, plen);
-        }
-      } else {
-        p->error.assign(reinterpret_cast<const char*>(payload), plen);
-      }
-      p->done.store(1, std::memory_order_release);
-      p->done.notify_one();
-      p->done.store(2, std::memory_order_release);  // last touch: the waiter may now return
+    case msg::reply:
+      fill_reply(reinterpret_cast<pending_reply*>(h.cookie), h.status, payload, plen);
+      break;
+    case msg::sync:
+    case msg::sync_post:
+      if (rt.on_sync) rt.on_sync(h.src, h.type == msg::sync ? h.cookie : 0, payload, plen);
+      break;
+    case msg::spawn: {
+      // {u64 trampoline, u64 record} then the packed callable: a job whose completion
+      // is a thread_done message instead of a reply. The cookie is the thread's id.
+      call_job job{h.src, h.cookie, 0, {}};
+      std::memcpy(&job.fn, payload, sizeof job.fn);
+      std::memcpy(&job.thread_record, payload + 8, sizeof job.thread_record);
+      job.args.assign(payload + 16, payload + plen);
+      rt.running_threads.fetch_add(1, std::memory_order_relaxed);  // counted from submission
+      submit_call(std::move(job));
+      break;
+    }
+    case msg::thread_done: {
+      std::uint64_t record;
+      std::memcpy(&record, payload, sizeof record);
+      if (rt.on_thread_done) rt.on_thread_done(record, h.status);
       break;
     }
     case msg::call: {
@@ -472,6 +546,14 @@ void on_message(const void* data, std::size_t len) {
       break;
     }
     case msg::heartbeat:
+      if (plen >= 8 && rt.self == 0) {
+        std::uint32_t load[2];
+        std::memcpy(load, payload, sizeof load);
+        std::lock_guard lk(rt.controller_mu);
+        rt.peers[h.src]->load = load[0];
+        rt.peers[h.src]->cores = load[1];
+        rt.peers[h.src]->placed_since_report = 0;
+      }
       break;
     case msg::ping:
       send_msg(h.src, msg::reply, h.cookie, payload, plen);
@@ -521,7 +603,9 @@ void progress_loop_body() {
           for (node_t r = 1; r < rt.nodes; ++r)
             if (!rt.peers[r]->departed.load(std::memory_order_relaxed)) send_msg(r, msg::heartbeat, 0, nullptr, 0);
         } else {
-          send_msg(0, msg::heartbeat, 0, nullptr, 0);
+          // Non-zero nodes' heartbeats carry their load report for the controller.
+          const std::uint32_t load[2] = {static_cast<std::uint32_t>(rt.running_threads.load()), rt.cores};
+          send_msg(0, msg::heartbeat, 0, load, sizeof load);
         }
       } catch (const std::exception& e) {
         std::fprintf(stderr, "dstd[node %u]: heartbeat: %s\n", rt.self, e.what());
@@ -608,6 +692,7 @@ void start(int, char**) {
   rt->spin_ns = settings::get_int("DSTD_SPIN_US") * 1000;
   rt->idle_wait_us = settings::get_int("DSTD_IDLE_WAIT_US");
   rt->heartbeat_ns = settings::get_int("DSTD_HEARTBEAT_MS") * 1000000;
+  rt->cores = std::max(1u, std::thread::hardware_concurrency());
   rt->timeout_ns = settings::get_int("DSTD_NODE_TIMEOUT_MS") * 1000000;
   rt->flush_ns = settings::get_int("DSTD_FREE_FLUSH_US") * 1000;
   rt->free_batch = static_cast<std::size_t>(std::max<std::int64_t>(1, settings::get_int("DSTD_FREE_BATCH")));
@@ -627,6 +712,8 @@ void start(int, char**) {
   rt->nodes = rt->boot->size();
   heap_impl::init(rt->self, rt->nodes);
   coherence_impl::init();
+  detail::install_sync_handler();
+  detail::install_thread_handler();
   for (node_t r = 0; r < rt->nodes; ++r) rt->peers.push_back(std::make_unique<peer_state>());
   if (rt->nodes == 1) return;  // a plain program: no fabric, no runtime thread
 
@@ -806,6 +893,103 @@ std::size_t flush_remote_frees() {
 }
 
 std::uint64_t frees_queued() noexcept { return g_rt ? g_rt->frees_queued.load(std::memory_order_acquire) : 0; }
+
+void set_sync_handler(sync_handler h) { g_rt->on_sync = h; }
+void set_thread_done_handler(thread_done_fn h) { g_rt->on_thread_done = h; }
+
+std::size_t sync_request(node_t home, const void* payload, std::size_t len, void* out, std::size_t cap) {
+  runtime& rt = *g_rt;
+  if (home != rt.self) return request(home, msg::sync, payload, len, out, cap);
+  pending_reply p;
+  p.out = out;
+  p.cap = cap;
+  p.armed.store(1, std::memory_order_release);
+  rt.on_sync(rt.self, reinterpret_cast<std::uint64_t>(&p), payload, len);
+  if (rt.nodes > 1) {
+    wait_reply(p);
+  } else {  // no runtime thread to drive: the completion comes from another thread here
+    while (p.done.load(std::memory_order_acquire) == 0) p.done.wait(0, std::memory_order_acquire);
+    while (p.done.load(std::memory_order_acquire) != 2) sched_yield();
+  }
+  if (p.status != 0) throw std::runtime_error("dstd: " + p.error);
+  return p.len;
+}
+
+void sync_post(node_t home, const void* payload, std::size_t len) {
+  runtime& rt = *g_rt;
+  if (home == rt.self)
+    rt.on_sync(rt.self, 0, payload, len);
+  else
+    send_msg(home, msg::sync_post, 0, payload, len);
+}
+
+void complete_sync(node_t src, std::uint64_t cookie, const void* data, std::size_t len, std::uint16_t status) {
+  runtime& rt = *g_rt;
+  if (cookie == 0) return;  // a post: nobody waits
+  if (src == rt.self)
+    fill_reply(reinterpret_cast<pending_reply*>(cookie), status, data, len);
+  else
+    send_msg(src, msg::reply, cookie, data, len, status);
+}
+
+std::uint64_t spawn(node_t node, detail::trampoline_fn fn, std::uint64_t record, const void* args, std::size_t len) {
+  runtime& rt = *g_rt;
+  check_node(node);
+  static std::atomic<std::uint64_t> next_id{1};
+  const std::uint64_t id = (std::uint64_t{rt.self} << 48) | next_id.fetch_add(1);
+  if (node == rt.self) {
+    call_job job{rt.self, id, reinterpret_cast<std::uint64_t>(fn), {}};
+    job.thread_record = record;
+    job.args.assign(static_cast<const std::uint8_t*>(args), static_cast<const std::uint8_t*>(args) + len);
+    rt.running_threads.fetch_add(1, std::memory_order_relaxed);  // counted from submission: placement sees it
+    submit_call(std::move(job));
+    return id;
+  }
+  std::vector<std::uint8_t> buf(16 + len);
+  const std::uint64_t f = reinterpret_cast<std::uint64_t>(fn);
+  std::memcpy(buf.data(), &f, 8);
+  std::memcpy(buf.data() + 8, &record, 8);
+  if (len) std::memcpy(buf.data() + 16, args, len);
+  send_msg(node, msg::spawn, id, buf.data(), buf.size());
+  return id;
+}
+
+// The placement controller (runs on node 0). least_loaded: the node with the lowest
+// (reported running threads + placed since its report) / cores; round_robin: in turn.
+node_t controller_place(bool round_robin) {
+  runtime& rt = *g_rt;
+  std::lock_guard lk(rt.controller_mu);
+  if (round_robin) return static_cast<node_t>(rt.round_robin++ % rt.nodes);
+  node_t best = 0;
+  double best_load = 1e300;
+  for (node_t r = 0; r < rt.nodes; ++r) {
+    peer_state& p = *rt.peers[r];
+    const double load = r == rt.self ? rt.running_threads.load() + p.placed_since_report : p.load + p.placed_since_report;
+    const double cores = r == rt.self ? rt.cores : (p.cores ? p.cores : rt.cores);
+    if (load / cores < best_load) {
+      best_load = load / cores;
+      best = r;
+    }
+  }
+  ++rt.peers[best]->placed_since_report;
+  return best;
+}
+
+unsigned total_cores() {
+  runtime& rt = *g_rt;
+  if (rt.nodes == 1) return rt.cores;
+  return run_on(0, [] {
+    runtime& r = *g_rt;
+    std::lock_guard lk(r.controller_mu);
+    unsigned n = r.cores;
+    for (node_t i = 1; i < r.nodes; ++i) n += r.peers[i]->cores ? r.peers[i]->cores : r.cores;
+    return n;
+  });
+}
+
+std::uint32_t local_cores() noexcept { return g_rt ? g_rt->cores : 1; }
+
+int running_threads() noexcept { return g_rt ? g_rt->running_threads.load(std::memory_order_relaxed) : 0; }
 
 counters read_counters() noexcept {
   runtime& rt = *g_rt;

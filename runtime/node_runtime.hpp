@@ -45,6 +45,34 @@ std::size_t flush_remote_frees();
 // Remote frees/destroys this node has ever queued (flush_all's quiescence test).
 std::uint64_t frees_queued() noexcept;
 
+// ---- synchronization objects (src/sync) ----
+// The library's handler for msg::sync / msg::sync_post. It runs on the progress
+// thread for remote requests and on the caller's thread for local ones, so it must
+// never block. A sync request is completed (now or later) with complete_sync().
+using sync_handler = void (*)(node_t src, std::uint64_t cookie, const void* payload, std::size_t len);
+void set_sync_handler(sync_handler h);
+// Sends a sync request to `home` (or runs the handler here) and blocks until it is
+// completed; returns the reply size. Throws for a status != 0 reply.
+std::size_t sync_request(node_t home, const void* payload, std::size_t len, void* out, std::size_t cap);
+// One-way: the handler runs at `home`, nothing comes back.
+void sync_post(node_t home, const void* payload, std::size_t len);
+// Completes a parked sync request of `src` (a reply, or a local wake-up).
+void complete_sync(node_t src, std::uint64_t cookie, const void* data, std::size_t len, std::uint16_t status = 0);
+
+// ---- threads (src/sync/thread.cpp) ----
+// Runs trampoline fn(args) on a worker at `node`, asynchronously; when it ends,
+// on_thread_done(record, status) runs here (on the progress thread, or a worker).
+using thread_done_fn = void (*)(std::uint64_t record, std::uint16_t status);
+void set_thread_done_handler(thread_done_fn h);
+// Returns the thread's id (unique in the job; this_thread::get_id() inside it).
+std::uint64_t spawn(node_t node, detail::trampoline_fn fn, std::uint64_t record, const void* args, std::size_t len);
+int running_threads() noexcept;  // dstd::threads running on this node now
+std::uint32_t local_cores() noexcept;
+// Node 0 only: picks a node for a new thread from the load reports.
+node_t controller_place(bool round_robin);
+// Hardware threads of the whole job (asks node 0).
+unsigned total_cores();
+
 // Counters of the runtime itself (messages and RMA), printed with DSTD_STATS=1.
 struct counters {
   std::uint64_t messages_sent, messages_received, rma_reads, rma_writes, bytes_read, bytes_written,

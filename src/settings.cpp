@@ -33,6 +33,10 @@ constexpr entry kRegistry[] = {
     {"DSTD_CACHE_SIZE", "256M",
      "bytes of remote objects each node keeps in its read cache (LRU over unpinned copies); "
      "copies pinned by a thread's current epoch or a dstd::ref may exceed it"},
+    // Threads
+    {"DSTD_PLACEMENT", "least_loaded",
+     "where a plain dstd::thread starts: least_loaded (here while this node has an idle core, "
+     "else the least loaded node by node 0's controller), round_robin, or local"},
     // Runtime
     {"DSTD_SPIN_US", "200",
      "how long the runtime thread keeps polling after its last activity before it sleeps"},

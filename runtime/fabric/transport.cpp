@@ -245,11 +245,21 @@ void transport::write(node_t node, const void* src, std::uint64_t raddr, std::si
   ctx.peer = node;
   fid_mr* temp;
   void* desc = desc_for(src, len, &temp);
-  long rc = post_retry(node, [&] {
-    return fi_write(ep_, src, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
-                    peer_key_[node], &ctx.fi);
-  });
-  if (rc) fail("fi_write", static_cast<int>(rc));
+  // Delivery complete: the write is in the target's memory when it completes. The
+  // default (transmit complete) lets tcp report a write that is still in flight, so
+  // a message sent afterwards (an unlock, to any node) could overtake it.
+  iovec iov{const_cast<void*>(src), len};
+  fi_rma_iov rma{remote_addr(mr_mode_, raddr, peer_base_[node]), len, peer_key_[node]};
+  fi_msg_rma m{};
+  m.msg_iov = &iov;
+  m.desc = &desc;
+  m.iov_count = 1;
+  m.addr = fi_addr_[node];
+  m.rma_iov = &rma;
+  m.rma_iov_count = 1;
+  m.context = &ctx.fi;
+  long rc = post_retry(node, [&] { return fi_writemsg(ep_, &m, FI_COMPLETION | FI_DELIVERY_COMPLETE); });
+  if (rc) fail("fi_writemsg", static_cast<int>(rc));
   if (bell_) bell_->ring(node);
   wait(ctx);
   if (temp) fi_close(&temp->fid);

@@ -34,7 +34,7 @@ void fill_from_home(void* dst, const cache_key& key, std::size_t size) {
 const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key& key, std::size_t size,
                                std::uint64_t min_stamp) {
   bool hit = false;
-  entry* e = cache().get_pinned(key, size, min_stamp, coherence_impl::tick_now(), &fill_from_home, hit);
+  entry* e = cache().get_pinned(key, size, min_stamp, coherence_impl::next_tick(), &fill_from_home, hit);
   t.keep_pin(e);
   if (hit) {
     bump(t.count->cache_hits);
@@ -42,7 +42,7 @@ const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key&
     bump(t.count->remote_reads);
     bump(t.count->read_bytes, size);
   }
-  t.slot_for(key.word) = {key.word, e->size, e->data, key.shared};
+  t.remember(key.word, e->size, e->data, key.shared);
   return e->data;
 }
 
@@ -149,7 +149,7 @@ void* write_shared(void* addr, std::size_t size) {
 
 pinned_copy pin_unique(std::uint64_t word, std::size_t size) {
   bool hit = false;
-  entry* e = cache().get_pinned({word, false}, size, 0, coherence_impl::tick_now(), &fill_from_home, hit);
+  entry* e = cache().get_pinned({word, false}, size, 0, coherence_impl::next_tick(), &fill_from_home, hit);
   auto& t = coherence_impl::epoch();
   bump(hit ? t.count->cache_hits : t.count->remote_reads);
   if (!hit) bump(t.count->read_bytes, size);
@@ -161,11 +161,11 @@ pinned_copy pin_shared(const void* addr, std::size_t size) {
   const auto a = reinterpret_cast<std::uintptr_t>(addr);
   std::uint64_t min_stamp = t.acquired_at;
   if (!t.dirty.empty() && t.find_dirty(a, size)) {
-    t.write_back(false);                       // the guard must see the thread's own writes
-    min_stamp = coherence_impl::next_tick();  // so: a copy fetched after they landed
+    t.write_back(false);                      // the guard must see the thread's own writes
+    min_stamp = coherence_impl::tick_now();  // so: a copy fetched after they landed
   }
   bool hit = false;
-  entry* e = cache().get_pinned({a, true}, size, min_stamp, coherence_impl::tick_now(), &fill_from_home, hit);
+  entry* e = cache().get_pinned({a, true}, size, min_stamp, coherence_impl::next_tick(), &fill_from_home, hit);
   bump(hit ? t.count->cache_hits : t.count->remote_reads);
   if (!hit) bump(t.count->read_bytes, size);
   return {e->data, e};

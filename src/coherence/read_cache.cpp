@@ -65,7 +65,9 @@ void read_cache::evict_locked(shard& s) noexcept {
 entry* read_cache::get_pinned(const cache_key& key, std::size_t size, std::uint64_t min_stamp,
                               std::uint64_t stamp_now, fill_fn fill, bool& hit) {
   shard& s = shard_of(key);
-  auto usable = [&](const entry& e) { return e.size >= size && e.filled_at >= min_stamp; };
+  // Unique copies pass min_stamp 0; a shared copy must have been fetched after the
+  // reader's latest acquire (stamps are taken after the tick the acquire read).
+  auto usable = [&](const entry& e) { return e.size >= size && (min_stamp == 0 || e.filled_at > min_stamp); };
   {
     std::lock_guard lk(s.mu);
     auto it = s.set->find(key);

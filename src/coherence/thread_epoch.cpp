@@ -74,7 +74,7 @@ void for_each_changed_run(const unsigned char* now, const unsigned char* was, st
 std::uint64_t tick_now() noexcept { return g_tick.load(std::memory_order_acquire); }
 std::uint64_t next_tick() noexcept { return g_tick.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
-thread_epoch::thread_epoch() : acquired_at(next_tick()), count(take_counters()) {}
+thread_epoch::thread_epoch() : acquired_at(tick_now()), count(take_counters()) {}
 
 thread_epoch::~thread_epoch() {
   // Thread exit is a synchronization operation: its writes go home.
@@ -119,10 +119,15 @@ void thread_epoch::write_back(bool forget) {
 
 void thread_epoch::end() {
   if (!dirty.empty()) write_back(true);
-  for (entry* e : pins) cache().unpin(e);
-  pins.clear();
-  pinned.clear();
-  for (auto& s : table) s = slot{};
+  if (!pins.empty()) {
+    for (entry* e : pins) cache().unpin(e);
+    pins.clear();
+    pinned.clear();
+  }
+  if (table_used) {
+    for (auto& s : table) s = slot{};
+    table_used = false;
+  }
 }
 
 thread_epoch& epoch() {
@@ -163,7 +168,7 @@ void release() {
 void acquire() {
   auto& t = coherence_impl::epoch();
   t.end();
-  t.acquired_at = coherence_impl::next_tick();
+  t.acquired_at = coherence_impl::tick_now();
 }
 
 }  // namespace dstd::coherence

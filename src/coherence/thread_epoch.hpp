@@ -53,6 +53,10 @@ struct thread_epoch {
   ~thread_epoch();
 
   slot& slot_for(std::uint64_t word) noexcept { return table[(word * 0x9e3779b97f4a7c15ull) >> 56]; }
+  void remember(std::uint64_t word, std::size_t size, const void* data, bool shared) noexcept {
+    slot_for(word) = {word, size, data, shared};
+    table_used = true;
+  }
   // Records a pin taken by this thread (a second pin on the same entry is dropped).
   void keep_pin(entry* e);
   // The thread's private copy covering [addr, addr+size), or nullptr.
@@ -67,12 +71,15 @@ struct thread_epoch {
   std::unordered_set<entry*> pinned;
   std::vector<dirty_copy> dirty;
   std::uint64_t acquired_at = 0;
+  bool table_used = false;  // a slot was filled since the table was last cleared
   counters* count;
 };
 
 thread_epoch& epoch();
 
-// The node's acquire tick: bumped by every acquire; shared fills are stamped with it.
+// The node's tick: every shared-object fill takes a new one; an acquire only reads
+// it (so a lock costs no atomic read-modify-write). A copy stamped f is valid for a
+// thread whose latest acquire read a: iff f > a.
 std::uint64_t tick_now() noexcept;
 std::uint64_t next_tick() noexcept;
 
