@@ -989,6 +989,25 @@ unsigned total_cores() {
 
 std::uint32_t local_cores() noexcept { return g_rt ? g_rt->cores : 1; }
 
+void wait_nonzero(std::atomic<int>& flag) {
+  runtime* rt = g_rt;
+  if (rt && rt->nodes > 1) {
+    // As wait_reply: drive progress ourselves for the spin window (the completion
+    // message is then handled by this thread), then sleep.
+    const std::int64_t until = now_ns() + rt->spin_ns;
+    unsigned spins = 0;
+    while (flag.load(std::memory_order_acquire) == 0 && now_ns() < until)
+      if (rt->tr.progress() == 0 && ++spins > 64) sched_yield();
+    if (flag.load(std::memory_order_acquire) != 0) return;
+    rt->blocked_waiters.fetch_add(1);
+    wake_runtime();
+    while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+    rt->blocked_waiters.fetch_sub(1);
+    return;
+  }
+  while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+}
+
 int running_threads() noexcept { return g_rt ? g_rt->running_threads.load(std::memory_order_relaxed) : 0; }
 
 counters read_counters() noexcept {

@@ -12,6 +12,7 @@
 // This header is internal: the public API is dstd/runtime.hpp, heap.hpp, rma.hpp.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -67,6 +68,8 @@ void set_thread_done_handler(thread_done_fn h);
 // Returns the thread's id (unique in the job; this_thread::get_id() inside it).
 std::uint64_t spawn(node_t node, detail::trampoline_fn fn, std::uint64_t record, const void* args, std::size_t len);
 int running_threads() noexcept;  // dstd::threads running on this node now
+// Blocks until `flag` is non-zero (set by a handler), driving progress meanwhile.
+void wait_nonzero(std::atomic<int>& flag);
 std::uint32_t local_cores() noexcept;
 // Node 0 only: picks a node for a new thread from the load reports.
 node_t controller_place(bool round_robin);

@@ -98,6 +98,14 @@ std::vector<std::string> leaked_shm_files() {
   return leaked;
 }
 
+TEST(Launcher, ExceptionEscapingAThreadEndsTheJobNamingNodeAndThread) {
+  auto o = run(dstdrun + " -n 3 --timeout 60 " + probe + " thread-throw 2");
+  EXPECT_NE(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("dstd[node 2]: dstd::thread 0x"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("ended by an exception: boom from a thread"), std::string::npos) << o.output;
+  EXPECT_LT(o.seconds, 20.0) << "the job must end, not hang in join";
+}
+
 TEST(Launcher, JobsLeaveNothingInDevShm) {
   EXPECT_EQ(run(dstdrun + " -n 3 --timeout 60 " + probe + " hello").status, 0);
   EXPECT_NE(run(dstdrun + " -n 3 --timeout 60 " + probe + " kill-node 1").status, 0);

@@ -6,6 +6,8 @@
 //   probe sleep S          node 0 sleeps S seconds
 //   probe bad-node         asks a node that does not exist
 //   probe idle-cpu S       stays idle S seconds, prints each node's CPU seconds
+#include <dstd/thread>
+#include <stdexcept>
 #include <dstd/runtime.hpp>
 #include <signal.h>
 #include <sys/resource.h>
@@ -46,6 +48,10 @@ int main(int argc, char** argv) {
     // The call never returns: the job must be ended by the failure detection.
     dstd::run_on(static_cast<dstd::node_t>(arg), [](bool k) { raise(k ? SIGKILL : SIGSTOP); }, kill);
     std::puts("probe: unreachable");
+    return 0;
+  }
+  if (!std::strcmp(cmd, "thread-throw")) {  // an exception escapes a thread on node `arg`
+    dstd::spawn_to(static_cast<dstd::node_t>(arg), [] { throw std::runtime_error("boom from a thread"); }).join();
     return 0;
   }
   if (!std::strcmp(cmd, "sleep")) {

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "dstd/runtime.hpp"
 
@@ -75,6 +76,7 @@ class sync_handle {
 
   sync_handle(sync_kind kind, std::uint64_t param) : w_(sync_create(kind, param)) {}
   sync_handle(const sync_handle& o) noexcept : w_(o.addr() | 1) {}
+  sync_handle(sync_handle&& o) noexcept : w_(std::exchange(o.w_, 0)) {}  // ownership moves
   sync_handle& operator=(const sync_handle&) = delete;
   ~sync_handle() {
     if (w_ && !(w_ & 1)) sync_post(w_, sync_op::destroy);

@@ -133,8 +133,6 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
         it = s.states.emplace(r.obj, std::make_unique<home_state>()).first;
       } else if (r.op == sync_op::atomic_notify_one || r.op == sync_op::atomic_notify_all) {
         return;
-      } else if (r.op == sync_op::mutex_lock) {
-        it = s.states.emplace(r.obj, std::make_unique<home_state>()).first;
       } else {
         std::fprintf(stderr, "dstd[node %u]: synchronization object %#llx used after its destruction\n", node_id(),
                      (unsigned long long)r.obj);

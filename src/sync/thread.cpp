@@ -74,7 +74,7 @@ thread_record* start_thread(node_t node, trampoline_fn fn, const void* packed, s
 }
 
 void join_thread(thread_record* rec) {
-  while (rec->state.load(std::memory_order_acquire) == 0) rec->state.wait(0, std::memory_order_acquire);
+  rt::wait_nonzero(rec->state);
   delete rec;
   coherence::acquire();  // join: the thread's writes are visible here
 }
