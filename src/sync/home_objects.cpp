@@ -424,11 +424,19 @@ node_t sync_handle::home() const noexcept { return static_cast<node_t>(heap::hom
 namespace {
 std::atomic<std::uint64_t> g_next_local_thread{1};
 }
+namespace {
 thread_local std::uint64_t t_thread_id = 0;
+thread_local std::uint64_t t_own_id = 0;  // this OS thread's id outside dstd::thread bodies
+}  // namespace
+
+void set_current_thread_id(std::uint64_t id) noexcept { t_thread_id = id ? id : t_own_id; }
 
 std::uint64_t current_thread_id() noexcept {
-  if (t_thread_id == 0)
-    t_thread_id = (std::uint64_t{node_id()} << 48) | (std::uint64_t{1} << 47) | g_next_local_thread.fetch_add(1);
+  if (t_thread_id == 0) {
+    if (t_own_id == 0)
+      t_own_id = (std::uint64_t{node_id()} << 48) | (std::uint64_t{1} << 47) | g_next_local_thread.fetch_add(1);
+    t_thread_id = t_own_id;
+  }
   return t_thread_id;
 }
 

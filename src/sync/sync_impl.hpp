@@ -9,8 +9,8 @@ namespace dstd::detail {
 // of thread completions with the runtime. Called once at start-up.
 void install_sync_handler();
 void install_thread_handler();
-// The id of the dstd::thread running on this OS thread (0: none yet; see
-// current_thread_id()).
-extern thread_local std::uint64_t t_thread_id;
+// Sets the id this OS thread reports as dstd::this_thread::get_id() (the runtime
+// sets it while a worker runs a dstd::thread; 0 gives the OS thread its own id).
+void set_current_thread_id(std::uint64_t id) noexcept;
 
 }  // namespace dstd::detail
