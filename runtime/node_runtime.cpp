@@ -325,18 +325,21 @@ void submit_call(call_job job) {
 void run_thread_job(call_job& job, detail::trampoline_fn fn) {
   runtime& rt = *g_rt;
   detail::set_current_thread_id(job.cookie);  // this_thread::get_id() inside the thread
+  const char* what = nullptr;
   try {
     coherence::acquire();  // thread start synchronizes with the spawner
     fn(job.args.data(), job.args.size(), nullptr, 0);
     coherence::release();  // and its end with join
   } catch (const std::exception& e) {
+    what = e.what();
     std::fprintf(stderr, "dstd[node %u]: dstd::thread %#llx (started by node %u) ended by an exception: %s; "
-                 "terminating\n", rt.self, (unsigned long long)job.cookie, job.src, e.what());
-    std::fflush(stderr);
-    std::abort();
+                 "terminating\n", rt.self, (unsigned long long)job.cookie, job.src, what);
   } catch (...) {
+    what = "unknown";
     std::fprintf(stderr, "dstd[node %u]: dstd::thread %#llx (started by node %u) ended by an exception; terminating\n",
                  rt.self, (unsigned long long)job.cookie, job.src);
+  }
+  if (what) {
     std::fflush(stderr);
     std::abort();
   }

@@ -185,10 +185,10 @@ namespace dstd::coherence {
 stats local_stats() noexcept {
   stats s;
   coherence_impl::sum_counters(s);
-  auto& c = coherence_impl::cache();
-  s.evictions = c.evictions();
-  s.cache_bytes = c.bytes();
-  s.cache_entries = c.entries();
+  const auto t = coherence_impl::cache().totals();
+  s.evictions = t.evictions;
+  s.cache_bytes = t.bytes;
+  s.cache_entries = t.entries;
   return s;
 }
 

@@ -160,31 +160,15 @@ void read_cache::clear() noexcept {
   }
 }
 
-std::uint64_t read_cache::bytes() const {
-  std::uint64_t n = 0;
+read_cache::totals_t read_cache::totals() {
+  totals_t t;
   for (auto& s : shards_) {
-    std::lock_guard lk(const_cast<std::mutex&>(s.mu));
-    n += s.bytes;
+    std::lock_guard lk(s.mu);
+    t.bytes += s.bytes;
+    t.entries += s.set ? s.set->size() : 0;
+    t.evictions += s.evictions;
   }
-  return n;
-}
-
-std::uint64_t read_cache::entries() const {
-  std::uint64_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lk(const_cast<std::mutex&>(s.mu));
-    n += s.set ? s.set->size() : 0;
-  }
-  return n;
-}
-
-std::uint64_t read_cache::evictions() const {
-  std::uint64_t n = 0;
-  for (auto& s : shards_) {
-    std::lock_guard lk(const_cast<std::mutex&>(s.mu));
-    n += s.evictions;
-  }
-  return n;
+  return t;
 }
 
 read_cache& cache() {

@@ -63,9 +63,10 @@ class read_cache {
   void clear() noexcept;
 
   std::size_t capacity() const { return capacity_; }
-  std::uint64_t bytes() const;
-  std::uint64_t entries() const;
-  std::uint64_t evictions() const;
+  struct totals_t {
+    std::uint64_t bytes = 0, entries = 0, evictions = 0;
+  };
+  totals_t totals();  // one pass over the shards
 
  private:
   struct key_hash {

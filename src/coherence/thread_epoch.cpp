@@ -15,33 +15,11 @@ namespace {
 
 std::atomic<std::uint64_t> g_tick{1};
 
-// Counter blocks outlive their threads (their counts stay in the sums) and are
-// reused by later threads, so a program that starts many threads does not grow.
-struct counter_registry {
-  std::mutex mu;
-  std::vector<counters*> all, spare;
-};
-counter_registry& registry() {
-  static auto* r = new counter_registry;  // never destroyed: threads may exit after static destruction
-  return *r;
-}
-
-counters* take_counters() {
-  auto& r = registry();
-  std::lock_guard lk(r.mu);
-  if (!r.spare.empty()) {
-    counters* c = r.spare.back();
-    r.spare.pop_back();
-    return c;
-  }
-  r.all.push_back(new counters);
-  return r.all.back();
-}
-
-void return_counters(counters* c) {
-  auto& r = registry();
-  std::lock_guard lk(r.mu);
-  r.spare.push_back(c);
+// A thread's epoch is the last thing of the thread to count, so it gives its block
+// back when it ends and a program that starts many threads does not grow.
+common::thread_counters<counters>& all_counters() {
+  static auto* c = new common::thread_counters<counters>;  // never destroyed: threads outlive statics
+  return *c;
 }
 
 // Calls write(off, len) for each maximal run of bytes where `now` differs from `was`.
@@ -74,7 +52,7 @@ void for_each_changed_run(const unsigned char* now, const unsigned char* was, st
 std::uint64_t tick_now() noexcept { return g_tick.load(std::memory_order_acquire); }
 std::uint64_t next_tick() noexcept { return g_tick.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
-thread_epoch::thread_epoch() : acquired_at(tick_now()), count(take_counters()) {}
+thread_epoch::thread_epoch() : acquired_at(tick_now()), count(all_counters().take()) {}
 
 thread_epoch::~thread_epoch() {
   // Thread exit is a synchronization operation: its writes go home.
@@ -84,7 +62,7 @@ thread_epoch::~thread_epoch() {
     std::fprintf(stderr, "dstd[node %u]: a thread's writes to shared objects could not be written home: %s\n",
                  node_id(), e.what());
   }
-  return_counters(count);
+  all_counters().give_back(count);
 }
 
 void thread_epoch::keep_pin(entry* e) {
@@ -136,18 +114,16 @@ thread_epoch& epoch() {
 }
 
 void sum_counters(coherence::stats& out) noexcept {
-  auto& r = registry();
-  std::lock_guard lk(r.mu);
-  for (const counters* c : r.all) {
-    out.remote_reads += c->remote_reads.load(std::memory_order_relaxed);
-    out.read_bytes += c->read_bytes.load(std::memory_order_relaxed);
-    out.cache_hits += c->cache_hits.load(std::memory_order_relaxed);
-    out.moves += c->moves.load(std::memory_order_relaxed);
-    out.bytes_moved += c->bytes_moved.load(std::memory_order_relaxed);
-    out.remote_destroys += c->remote_destroys.load(std::memory_order_relaxed);
-    out.writebacks += c->writebacks.load(std::memory_order_relaxed);
-    out.writeback_bytes += c->writeback_bytes.load(std::memory_order_relaxed);
-  }
+  all_counters().for_each([&](const counters& c) {
+    out.remote_reads += c.remote_reads.load(std::memory_order_relaxed);
+    out.read_bytes += c.read_bytes.load(std::memory_order_relaxed);
+    out.cache_hits += c.cache_hits.load(std::memory_order_relaxed);
+    out.moves += c.moves.load(std::memory_order_relaxed);
+    out.bytes_moved += c.bytes_moved.load(std::memory_order_relaxed);
+    out.remote_destroys += c.remote_destroys.load(std::memory_order_relaxed);
+    out.writebacks += c.writebacks.load(std::memory_order_relaxed);
+    out.writeback_bytes += c.writeback_bytes.load(std::memory_order_relaxed);
+  });
 }
 
 void init() {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "coherence/read_cache.hpp"
+#include "common/thread_counters.hpp"
 #include "dstd/coherence.hpp"
 
 namespace dstd::coherence_impl {
@@ -28,10 +29,7 @@ struct counters {
   std::atomic<std::uint64_t> remote_reads{0}, read_bytes{0}, cache_hits{0}, moves{0}, bytes_moved{0},
       remote_destroys{0}, writebacks{0}, writeback_bytes{0};
 };
-// Only the owning thread writes its counters: a relaxed load+store, no locked op.
-inline void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {
-  c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
-}
+using common::bump;  // only the owning thread writes its counters
 
 struct dirty_copy {
   std::uintptr_t addr = 0;  // home address of the written range

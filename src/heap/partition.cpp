@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/thread_counters.hpp"
 #include "dstd/settings.hpp"
 
 // ThreadSanitizer intercepts malloc/free to learn that a block freed by one thread
@@ -31,31 +32,25 @@ layout g_layout;
 bool g_init = false;
 mi_arena_id_t g_arena{};
 
-// Counters are per thread (plain relaxed stores, no shared read-modify-write on the
-// allocation path) and summed on snapshot. A block freed by another thread than the
-// one that allocated it makes one thread's figure go "negative": unsigned wrap-around
-// cancels out in the sum. Counter blocks outlive their threads on purpose.
+// Counters are per thread (common/thread_counters.hpp) and summed on snapshot. A
+// block freed by another thread than the one that allocated it makes one thread's
+// figure go "negative": unsigned wrap-around cancels out in the sum. A thread keeps
+// its block: it may still free heap blocks while its thread_locals are destroyed.
 struct counters {
   std::atomic<std::uint64_t> bytes{0}, blocks{0}, allocs{0}, remote_allocs{0}, frees{0},
       remote_frees{0}, batches{0};
-  counters* next = nullptr;
 };
-std::atomic<counters*> g_all_counters{nullptr};
-
-counters& my_counters() noexcept {
-  thread_local counters* c = [] {
-    auto* fresh = new counters;
-    fresh->next = g_all_counters.load(std::memory_order_relaxed);
-    while (!g_all_counters.compare_exchange_weak(fresh->next, fresh, std::memory_order_release)) {
-    }
-    return fresh;
-  }();
+common::thread_counters<counters>& all_counters() {
+  static auto* c = new common::thread_counters<counters>;  // never destroyed: threads outlive statics
   return *c;
 }
 
-inline void bump(std::atomic<std::uint64_t>& a, std::uint64_t v) noexcept {
-  a.store(a.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);  // single writer
+counters& my_counters() noexcept {
+  thread_local counters* c = all_counters().take();
+  return *c;
 }
+
+using common::bump;
 
 // A mimalloc heap per thread, bound to this node's arena. mimalloc heaps are
 // single-owner for allocation; frees may come from any thread.
@@ -150,15 +145,15 @@ void note_free_batch() noexcept { bump(my_counters().batches, 1); }
 heap::stats snapshot() noexcept {
   heap::stats s;
   s.partition_bytes = g_layout.partition;
-  for (counters* c = g_all_counters.load(std::memory_order_acquire); c; c = c->next) {
-    s.bytes_in_use += c->bytes.load(std::memory_order_relaxed);
-    s.blocks_in_use += c->blocks.load(std::memory_order_relaxed);
-    s.allocations += c->allocs.load(std::memory_order_relaxed);
-    s.remote_allocations += c->remote_allocs.load(std::memory_order_relaxed);
-    s.frees += c->frees.load(std::memory_order_relaxed);
-    s.remote_frees += c->remote_frees.load(std::memory_order_relaxed);
-    s.free_batches += c->batches.load(std::memory_order_relaxed);
-  }
+  all_counters().for_each([&](const counters& c) {
+    s.bytes_in_use += c.bytes.load(std::memory_order_relaxed);
+    s.blocks_in_use += c.blocks.load(std::memory_order_relaxed);
+    s.allocations += c.allocs.load(std::memory_order_relaxed);
+    s.remote_allocations += c.remote_allocs.load(std::memory_order_relaxed);
+    s.frees += c.frees.load(std::memory_order_relaxed);
+    s.remote_frees += c.remote_frees.load(std::memory_order_relaxed);
+    s.free_batches += c.batches.load(std::memory_order_relaxed);
+  });
   return s;
 }
 

@@ -380,7 +380,16 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
 
 void handle(node_t src, std::uint64_t cookie, const void* payload, std::size_t len) {
   sync_request r;
+  if (len < sizeof r) {
+    std::fprintf(stderr, "dstd[node %u]: truncated synchronization request from node %u\n", node_id(), src);
+    std::abort();
+  }
   std::memcpy(&r, payload, sizeof r);
+  if (sizeof r + r.len > len) {
+    std::fprintf(stderr, "dstd[node %u]: synchronization request from node %u claims %u payload bytes of %zu\n",
+                 node_id(), src, r.len, len - sizeof r);
+    std::abort();
+  }
   op_context ctx{src, cookie, {}};
   execute(r, static_cast<const std::uint8_t*>(payload) + sizeof r, ctx);
   finish(ctx);
@@ -397,11 +406,18 @@ std::size_t sync_call(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint6
     out = scratch;
     cap = sizeof scratch;
   }
-  std::vector<std::uint8_t> buf(sizeof(sync_request) + len);
+  // Requests with small payloads (every lock, wait, small channel item) stay on the stack.
+  std::uint8_t small[256];
+  std::vector<std::uint8_t> large;
+  std::uint8_t* buf = small;
+  if (sizeof(sync_request) + len > sizeof small) {
+    large.resize(sizeof(sync_request) + len);
+    buf = large.data();
+  }
   const sync_request r{obj, op, static_cast<std::uint32_t>(len), a, b};
-  std::memcpy(buf.data(), &r, sizeof r);
-  if (len) std::memcpy(buf.data() + sizeof r, payload, len);
-  return rt::sync_request(heap::home(reinterpret_cast<void*>(obj)), buf.data(), buf.size(), out, cap);
+  std::memcpy(buf, &r, sizeof r);
+  if (len) std::memcpy(buf + sizeof r, payload, len);
+  return rt::sync_request(heap::home(reinterpret_cast<void*>(obj)), buf, sizeof r + len, out, cap);
 }
 
 void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint64_t b) {
