@@ -37,6 +37,7 @@ static_assert(sizeof(msg_header) == 16);
 struct free_entry {
   std::uint64_t deleter;  // 0: plain deallocate
   std::uint64_t addr;
+  std::uint64_t count;    // 0: deleter is a heap::deleter_fn; else an array_deleter_fn over `count` elements
 };
 
 enum class atomic_op : std::uint64_t { fetch_add = 1, compare_swap = 2 };

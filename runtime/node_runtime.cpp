@@ -255,7 +255,9 @@ void note_batch_done(node_t src);
 
 void run_free_entry(const free_entry& e) {
   void* p = reinterpret_cast<void*>(e.addr);
-  if (e.deleter)
+  if (e.deleter && e.count)
+    reinterpret_cast<heap::array_deleter_fn>(e.deleter)(p, e.count);
+  else if (e.deleter)
     reinterpret_cast<heap::deleter_fn>(e.deleter)(p);
   else
     heap_impl::free_local(p, /*remote*/ true);
@@ -862,7 +864,7 @@ std::size_t request(node_t node, msg type, const void* payload, std::size_t len,
   return p.len;
 }
 
-void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
+void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr, std::uint64_t count) {
   runtime& rt = *g_rt;
   peer_state& p = *rt.peers[node];
   rt.frees_queued.fetch_add(1, std::memory_order_acq_rel);
@@ -870,7 +872,7 @@ void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr) {
   {
     std::lock_guard lk(p.free_mu);
     if (p.frees.empty()) p.first_queued = clock::now();
-    p.frees.push_back({deleter, addr});
+    p.frees.push_back({deleter, addr, count});
     if (p.frees.size() >= rt.free_batch) full = take_free_batch_locked(p);
   }
   send_free_batch(node, full);

@@ -39,7 +39,7 @@ void check_node(node_t node);  // throws std::invalid_argument for ids outside t
 std::size_t request(node_t node, msg type, const void* payload, std::size_t len, void* out,
                     std::size_t cap);
 // Queues a free (deleter == 0) or destroy of `addr` at its home `node`.
-void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr);
+void queue_remote_free(node_t node, std::uint64_t deleter, std::uint64_t addr, std::uint64_t count = 0);
 // Sends every queued remote free and waits until the homes have run them. Returns
 // how many frees/destroys it sent.
 std::size_t flush_remote_frees();

@@ -33,6 +33,9 @@ constexpr entry kRegistry[] = {
     {"DSTD_CACHE_SIZE", "256M",
      "bytes of remote objects each node keeps in its read cache (LRU over unpinned copies); "
      "copies pinned by a thread's current epoch or a dstd::ref may exceed it"},
+    {"DSTD_READ_CHUNK", "64K",
+     "indexed const access to a remote dstd::vector reads this many bytes around the element "
+     "(whole elements) instead of the whole buffer; iteration and data() read the whole buffer"},
     // Threads
     {"DSTD_PLACEMENT", "least_loaded",
      "where a plain dstd::thread starts: least_loaded (here while this node has an idle core, "

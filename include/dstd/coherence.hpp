@@ -101,6 +101,14 @@ const void* read_unique(std::uint64_t word, std::size_t size);
 // Non-const access to the remote unique object `word`: moves it here and returns
 // its new word.
 std::uint64_t move_unique(std::uint64_t word, std::size_t size, std::size_t align);
+// Containers' buffers (dstd::vector, dstd::string) are owned like unique objects.
+// move_buffer moves a remote buffer here into a new block of `capacity` bytes,
+// reading its first `used` bytes; returns the new word.
+std::uint64_t move_buffer(std::uint64_t word, std::size_t used, std::size_t capacity, std::size_t align);
+// Const access to the element at byte `offset` of a remote buffer holding `total`
+// bytes of elements of `elem_size`: reads only the DSTD_READ_CHUNK-sized run of
+// whole elements around it (pinned like read_unique's copies).
+const void* read_buffer_at(std::uint64_t word, std::size_t offset, std::size_t elem_size, std::size_t total);
 // Places a constructed local object's bytes on `node` (relocation); frees `local`.
 void* relocate_to(node_t node, void* local, std::size_t size, std::size_t align);
 // Runs `deleter` on `p` at its remote home (asynchronously) and counts it.

@@ -43,6 +43,12 @@ void destroy(T* p) noexcept {
   });
 }
 
+// The same for an array of `count` elements (a container's buffer): runs
+// deleter(p, count) at p's home, which must destroy the elements and free p.
+// With count == 0 the block is only freed.
+using array_deleter_fn = void (*)(void*, std::size_t);
+void destroy_n(void* p, std::size_t count, array_deleter_fn deleter) noexcept;
+
 // Sends every pending remote free/destroy and waits until the homes have run them.
 void flush();
 // flush() on every node, round after round, until a whole round queued nothing new

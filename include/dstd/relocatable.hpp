@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <tuple>
 #include <type_traits>
+#include <cstdint>
 #include <utility>
 
 namespace dstd {
@@ -63,3 +64,84 @@ constexpr bool check_relocatable() {
 }  // namespace detail
 
 }  // namespace dstd
+
+// ---- Objects that travel with their owner (dstd::tbox, dstd/tbox.hpp) ----
+//
+// When a non-const access moves an object to this node, every tbox inside it moves
+// in the same step; when an object is placed on a node, its tboxes go there too.
+// dstd finds them through travel<T>: a tbox, a type with a member
+//   auto dstd_tboxes() { return std::tie(members that hold tboxes...); }
+// and pair/tuple/array/C arrays of those. (Without reflection C++ cannot list a
+// struct's members, so a struct names its tbox-holding members itself.)
+namespace dstd::detail {
+
+// travel<T>::each(obj, f) calls f(box) for every tbox directly inside obj.
+template <class T, class = void>
+struct travel {
+  static constexpr bool any = false;
+  template <class F>
+  static void each(T&, F&&) {}
+};
+
+template <class T>
+inline constexpr bool has_tboxes = travel<std::remove_cv_t<T>>::any;
+
+template <class T, class F>
+void each_tbox(T& obj, F&& f) {
+  if constexpr (has_tboxes<T>) travel<std::remove_cv_t<T>>::each(obj, f);
+}
+
+// Moves every tbox inside obj to this node (each tbox pulls its own tboxes).
+template <class T>
+void pull_tboxes(T& obj) {
+  each_tbox(obj, [](auto& box) { box.pull_here(); });
+}
+// Places every tbox inside obj on `node`.
+template <class T>
+void place_tboxes(T& obj, std::uint32_t node) {
+  each_tbox(obj, [node](auto& box) { box.place_on(node); });
+}
+
+template <class T>
+struct travel<T, std::void_t<decltype(std::declval<T&>().dstd_tboxes())>> {
+  static constexpr bool any = true;
+  template <class F>
+  static void each(T& obj, F& f) {
+    std::apply([&f](auto&... m) { (each_tbox(m, f), ...); }, obj.dstd_tboxes());
+  }
+};
+template <class A, class B>
+struct travel<std::pair<A, B>> {
+  static constexpr bool any = has_tboxes<A> || has_tboxes<B>;
+  template <class F>
+  static void each(std::pair<A, B>& p, F& f) {
+    each_tbox(p.first, f);
+    each_tbox(p.second, f);
+  }
+};
+template <class... Ts>
+struct travel<std::tuple<Ts...>> {
+  static constexpr bool any = (has_tboxes<Ts> || ...);
+  template <class F>
+  static void each(std::tuple<Ts...>& t, F& f) {
+    std::apply([&f](auto&... m) { (each_tbox(m, f), ...); }, t);
+  }
+};
+template <class T, std::size_t N>
+struct travel<std::array<T, N>> {
+  static constexpr bool any = has_tboxes<T>;
+  template <class F>
+  static void each(std::array<T, N>& a, F& f) {
+    for (auto& x : a) each_tbox(x, f);
+  }
+};
+template <class T, std::size_t N>
+struct travel<T[N]> {
+  static constexpr bool any = has_tboxes<T>;
+  template <class F>
+  static void each(T (&a)[N], F& f) {
+    for (auto& x : a) each_tbox(x, f);
+  }
+};
+
+}  // namespace dstd::detail

@@ -167,7 +167,9 @@ class unique_ptr {
     if (!a) detail::null_dereference("dstd::unique_ptr");
     const std::uint64_t moved = detail::move_unique(w, sizeof(T), alignof(T));
     w_ = as_stored(moved);
-    return reinterpret_cast<T*>(moved & detail::address_mask);
+    T* obj = reinterpret_cast<T*>(moved & detail::address_mask);
+    detail::pull_tboxes(*obj);  // tboxes travel with their owner (dstd/tbox.hpp)
+    return obj;
   }
 
   void* w_ = nullptr;  // global address | color << 48
@@ -205,6 +207,7 @@ template <class T, class... Args>
 unique_ptr<T> make_unique_on(node_t node, Args&&... args) {
   unique_ptr<T> local = make_unique<T>(std::forward<Args>(args)...);
   if (node == node_id()) return local;
+  detail::place_tboxes(*local, node);  // tboxes go where their owner goes (dstd/tbox.hpp)
   return unique_ptr<T>(static_cast<T*>(detail::relocate_to(node, local.release(), sizeof(T), alignof(T))));
 }
 

@@ -1,5 +1,6 @@
 // The slow paths of dstd's smart pointers: everything that touches another node.
 // The fast paths (local object: a range check) are inline in the public headers.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -10,6 +11,7 @@
 #include "dstd/coherence.hpp"
 #include "dstd/heap.hpp"
 #include "dstd/rma.hpp"
+#include "dstd/settings.hpp"
 #include "heap/partition.hpp"
 
 namespace dstd::detail {
@@ -65,12 +67,16 @@ const void* read_unique(std::uint64_t word, std::size_t size) {
 }
 
 std::uint64_t move_unique(std::uint64_t word, std::size_t size, std::size_t align) {
+  return move_buffer(word, size, size, align);
+}
+
+std::uint64_t move_buffer(std::uint64_t word, std::size_t used, std::size_t capacity, std::size_t align) {
   const std::uintptr_t from = word & address_mask;
-  void* to = heap::allocate(size, align);
+  void* to = heap::allocate(capacity, align);
   // A cached copy of this exact version saves the read.
-  if (!cache().copy_if_cached({word, false}, size, to)) {
+  if (used && !cache().copy_if_cached({word, false}, used, to)) {
     try {
-      rma::read(to, reinterpret_cast<const void*>(from), size);
+      rma::read(to, reinterpret_cast<const void*>(from), used);
     } catch (...) {
       heap::deallocate(to);
       throw;
@@ -80,8 +86,21 @@ std::uint64_t move_unique(std::uint64_t word, std::size_t size, std::size_t alig
   heap::deallocate(reinterpret_cast<void*>(from));  // asynchronous, batched, at the old home
   auto& t = coherence_impl::epoch();
   bump(t.count->moves);
-  bump(t.count->bytes_moved, size);
+  bump(t.count->bytes_moved, used);
   return reinterpret_cast<std::uintptr_t>(to) | fresh_color();
+}
+
+const void* read_buffer_at(std::uint64_t word, std::size_t offset, std::size_t elem_size, std::size_t total) {
+  // Chunks start at whole elements, so an element never straddles two copies. A
+  // chunk's key is its own start address with the buffer's color: every chunk of a
+  // version goes stale at once when the buffer's word changes. Chunk 0 shares its
+  // key with a whole-buffer copy, which serves it too.
+  static const std::size_t chunk_bytes = std::max<std::uint64_t>(settings::get_size("DSTD_READ_CHUNK"), 1);
+  const std::size_t per_chunk = std::max<std::size_t>(chunk_bytes / elem_size, 1) * elem_size;
+  const std::size_t start = offset / per_chunk * per_chunk;
+  const std::size_t len = std::min(per_chunk, total - start);
+  const auto* copy = static_cast<const unsigned char*>(read_unique(word + start, len));
+  return copy + (offset - start);
 }
 
 void* relocate_to(node_t node, void* local, std::size_t size, std::size_t align) {

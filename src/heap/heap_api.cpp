@@ -57,6 +57,19 @@ void destroy(void* p, deleter_fn deleter) noexcept {
     rt::queue_remote_free(h, reinterpret_cast<std::uint64_t>(deleter), a);
 }
 
+void destroy_n(void* p, std::size_t count, array_deleter_fn deleter) noexcept {
+  if (!p) return;
+  auto a = reinterpret_cast<std::uintptr_t>(p);
+  if (!lay().contains(a)) not_global("destroy_n", p);
+  node_t h = lay().home(a);
+  if (h == lay().self)
+    deleter(p, count);
+  else if (count == 0)
+    rt::queue_remote_free(h, 0, a);  // nothing to destroy: a plain free
+  else
+    rt::queue_remote_free(h, reinterpret_cast<std::uint64_t>(deleter), a, count);
+}
+
 void flush() { rt::flush_remote_frees(); }
 
 void flush_all() {
