@@ -3,8 +3,15 @@
 
 #include <benchmark/benchmark.h>
 #include <dstd/runtime.hpp>
+#include <sys/resource.h>
 
 namespace dstd_bench {
+
+inline long minor_faults() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_minflt;
+}
 
 // Remote benchmarks measure node 0 against node 1's memory.
 inline bool need_two_nodes(benchmark::State& state) {

@@ -17,11 +17,7 @@ namespace {
 
 using dstd_bench::need_two_nodes;
 
-long minor_faults() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_minflt;
-}
+using dstd_bench::minor_faults;
 
 template <std::size_t N>
 struct Bytes {

@@ -36,7 +36,7 @@ void BM_fabric_read(benchmark::State& state) {
   dstd::heap::deallocate(remote);
   dstd::heap::flush();
 }
-BENCHMARK(BM_fabric_read)->Arg(64)->Arg(4096)->Arg(65536)->Arg(1048576);
+BENCHMARK(BM_fabric_read)->Arg(64)->Arg(4096)->Arg(65536)->Arg(1048576)->Arg(64 << 20);
 
 void BM_fabric_write(benchmark::State& state) {
   if (!need_two_nodes(state)) return;

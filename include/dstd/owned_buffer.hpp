@@ -68,6 +68,18 @@ class owned_buffer {
     if (a == 0) return nullptr;
     return move_here(n, cap);
   }
+  // Non-const access that writes only past the first n elements (an append into
+  // spare capacity). No color bump: a copy cached elsewhere holds at most the
+  // first n elements (every operation that shrinks the size bumps the color), and
+  // a reader that sees the larger size asks for more bytes than that copy has, so
+  // it fetches again. This keeps push_back as cheap as std's.
+  T* append_ptr(std::size_t n, std::size_t cap) {
+    const std::uintptr_t a = address();
+    if (is_local_address(a)) [[likely]]
+      return reinterpret_cast<T*>(a);
+    if (a == 0) return nullptr;
+    return move_here(n, cap);
+  }
   // A local block of `new_cap` elements holding the first `n` elements, which are
   // relocated from the current block (moved here first if it is remote).
   T* reallocate(std::size_t n, std::size_t new_cap) {
