@@ -472,6 +472,33 @@ TEST(Vector, IndexedReadsFetchOneChunkIterationTheWholeBuffer) {
   EXPECT_EQ(dstd::coherence::local_stats().bytes_moved - r2.bytes_moved, n * sizeof(int));
 }
 
+// Appends skip the color bump; every operation that shrinks a vector must bump it,
+// or a reader that cached the longer version would read stale elements after the
+// vector grows back to that length.
+TEST(Vector, ReadersSeeWritesAfterShrinkThenAppend) {
+  auto p = dstd::make_unique<dvec>(dvec{1, 2, 3, 4, 5, 6});
+  auto read_on_1 = [&p] {
+    return dstd::run_on(1, [](dstd::ref<dvec> r) { return std::accumulate(r->begin(), r->end(), 0L) * 100 + r->back(); },
+                        p.borrow());
+  };
+  EXPECT_EQ(read_on_1(), 2106);
+  p->pop_back();
+  p->push_back(60);
+  EXPECT_EQ(read_on_1(), 7560);
+  p->erase(p->begin());
+  p->push_back(7);
+  EXPECT_EQ(read_on_1(), 8107);
+  p->resize(2);
+  p->resize(3);
+  p->push_back(9);
+  p->push_back(10);
+  p->push_back(11);
+  EXPECT_EQ(read_on_1(), 3511);
+  p->clear();
+  for (int i = 0; i < 6; ++i) p->push_back(i);
+  EXPECT_EQ(read_on_1(), 1505);
+}
+
 TEST(Vector, PlacementAndErrors) {
   auto v = dstd::make_vector_on<int>(2, std::size_t{100}, 7);
   EXPECT_EQ(v.home(), 2u);
