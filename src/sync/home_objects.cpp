@@ -97,8 +97,18 @@ void unlock_mutex_at_home(std::uint64_t block, op_context& ctx) {
   home_state& st = *it->second;
   waiter next = std::move(st.q.front());
   st.q.pop_front();
-  w.store(st.q.empty() ? 1 : 2, std::memory_order_relaxed);  // handed over: still locked
-  ctx.grant(next);
+  if (next.src == node_id()) {
+    // A waiter on this node competes again, as with a futex: the mutex is free now and
+    // a running thread may take it first. Handing it over would make every unlock wait
+    // until the woken thread is scheduled, a convoy once threads outnumber cores.
+    w.store(0, std::memory_order_release);
+    const std::uint8_t retry = 0;
+    ctx.grant(next, &retry, 1);
+    return;
+  }
+  w.store(st.q.empty() ? 1 : 2, std::memory_order_relaxed);  // handed over to a remote waiter: still locked
+  const std::uint8_t granted = 1;
+  ctx.grant(next, &granted, 1);
 }
 
 void finish(op_context& ctx) {
@@ -152,7 +162,7 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
       }
       case sync_op::mutex_lock:
         if (mutex_word(r.obj).exchange(2, std::memory_order_acquire) == 0)
-          ctx.reply();
+          ctx.reply(&one, 1);
         else
           ctx.park(st.q);
         return;
