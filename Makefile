@@ -2,7 +2,7 @@
 #   make deps      install the Debian packages the build needs (as root)
 #   make build     configure (once) and build into build/
 #   make test      run the test suite      (extra ctest flags: CTEST_ARGS='-L unit -j2')
-#   make demo      run the demo on 4 local nodes
+#   make demo      the kvstore port: plain std beside dstd on 4 local nodes
 #   make bench     run the micro-benchmarks on 2 nodes, shm then tcp;ofi_rxm
 #   make sanitize  build-asan/ with address,undefined, and run its tests
 #   make tsan      build-tsan/ with thread, and run its tests
@@ -17,7 +17,7 @@ CTEST_ARGS ?=
 BENCH_ARGS ?=
 JOBS       ?= $(shell nproc)
 DSTDRUN    := build/bin/dstdrun
-DEMO_CMD   := $(DSTDRUN) -n 4 --timeout 120 build/bin/heap_demo
+DEMO_ARGS  ?= --ops 20000
 ASAN       := address,undefined
 CTEST      := ctest --output-on-failure --timeout 300 $(CTEST_ARGS)
 
@@ -52,7 +52,7 @@ test: build
 	cd build && $(CTEST)
 
 demo: build
-	$(DEMO_CMD)
+	ports/demo.sh $(DSTDRUN) build/bin $(DEMO_ARGS)
 
 bench: build
 	$(DSTDRUN) -n 2 --timeout 600 --provider shm build/bin/dstd_bench $(BENCH_ARGS)

@@ -146,6 +146,9 @@ int main(int argc, char** argv) {
     for (const auto& e : std::as_const(sp)->items) sh += port::mix(e.key, e.value[0] ^ e.value[3]);
     h = port::mix(h, sh);
   }
+  std::fprintf(stderr, "kvstore: %llu gets (%llu found), %llu puts on %u node(s), %.3f s\n",
+               static_cast<unsigned long long>(sum.gets), static_cast<unsigned long long>(sum.found),
+               static_cast<unsigned long long>(sum.puts), nodes, secs);
   port::report(h, static_cast<double>(workers * p.ops) / secs, "ops/s");
   return 0;
 }

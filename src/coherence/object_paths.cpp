@@ -51,9 +51,16 @@ const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key&
 }  // namespace
 
 std::uint64_t fresh_color() noexcept {
-  // Starts at a node-dependent point so two nodes do not hand out the same sequence.
-  static std::atomic<std::uint64_t> next{std::uint64_t{node_id()} * 0x3c6ef372u};
-  return (next.fetch_add(1, std::memory_order_relaxed) & 0xffff) << color_shift;
+  // A node-specific counter, scrambled: an owner's color then advances by one per
+  // write (unique_ptr::write, vector writes), so consecutive draws must not be
+  // consecutive colors, or a block freed and reused at once (mimalloc reuses LIFO)
+  // would soon walk into a color its previous occupant had cached elsewhere.
+  static std::atomic<std::uint64_t> next{std::uint64_t{node_id()} << 40};
+  std::uint64_t x = next.fetch_add(1, std::memory_order_relaxed);
+  x ^= x >> 31;
+  x *= 0x7fb5d329728ea185ull;
+  x ^= x >> 27;
+  return (x >> 48) << color_shift;
 }
 
 const void* read_unique(std::uint64_t word, std::size_t size) {
