@@ -3,13 +3,13 @@
 #   make build     configure (once) and build into build/
 #   make test      run the test suite      (extra ctest flags: CTEST_ARGS='-L unit -j2')
 #   make demo      the kvstore port: plain std beside dstd on 4 local nodes
-#   make bench     run the micro-benchmarks on 2 nodes, shm then tcp;ofi_rxm
+#   make bench     ports std vs dstd (1/2/4 nodes) and micro-benchmarks: bench/results/<date>.{json,md,png}
 #   make sanitize  build-asan/ with address,undefined, and run its tests
 #   make tsan      build-tsan/ with thread, and run its tests
 
 PACKAGES := cmake g++ make pkg-config libfabric-dev libfabric-bin libmimalloc-dev \
             libboost-dev libgtest-dev libgmock-dev libbenchmark-dev libpmix-dev \
-            openmpi-bin libopenmpi-dev rdma-core iproute2 gnuplot-nox procps
+            openmpi-bin libopenmpi-dev rdma-core iproute2 gnuplot-nox procps python3
 
 BUILD_TYPE ?= RelWithDebInfo
 CMAKE_ARGS ?=
@@ -55,8 +55,7 @@ demo: build
 	ports/demo.sh $(DSTDRUN) build/bin $(DEMO_ARGS)
 
 bench: build
-	$(DSTDRUN) -n 2 --timeout 600 --provider shm build/bin/dstd_bench $(BENCH_ARGS)
-	$(DSTDRUN) -n 2 --timeout 600 --provider 'tcp;ofi_rxm' build/bin/dstd_bench $(BENCH_ARGS)
+	python3 bench/driver.py $(BENCH_ARGS)
 
 sanitize: deps
 	$(call configure_and_build,build-asan,-DDSTD_SANITIZE=$(ASAN))

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""make bench: the ports, std against dstd, and the micro-benchmarks, in one run.
+
+For every port: the plain std build and dstd on 1 node (single-node overhead), and
+dstd on 1, 2 and 4 nodes (scaling); every figure is the median of --reps runs, and
+every run's `result:` line must equal the std run's. Then dstd_bench on 2 nodes,
+each dstd figure as a ratio to its raw reference from the same run. Writes
+bench/results/<date>.json, <date>.md and PNG plots (gnuplot), and prints the tables.
+"""
+import argparse
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+# Per port: arguments for a bench-sized run (between --small and the full default,
+# so that 4 dstd nodes on 2 cores finish each run in seconds) and what its
+# throughput counts.
+PORTS = {
+    "kvstore": ["--ops", "20000"],
+    "lock_races": ["--ops", "5000"],
+    "matmul": ["--n", "512"],
+    "wordcount": ["--words", "2097152"],
+    "gemm": ["--n", "512", "--per-node", "8"],
+}
+
+# Micro-benchmark ratios: (dstd benchmark, its raw or std reference).
+MICRO_PAIRS = [
+    ("BM_unique_ptr_read_cold/64", "BM_fabric_read/64"),
+    ("BM_unique_ptr_move/1048576", "BM_fabric_read/1048576"),
+    ("BM_vector_read_remote/67108864", "BM_fabric_read/67108864"),
+    ("BM_vector_fetch_remote/67108864", "BM_fabric_read/67108864"),
+    ("BM_mutex_lock_unlock_remote", "BM_am_roundtrip"),
+    ("BM_channel_pingpong_remote", "BM_am_roundtrip"),
+    ("BM_spawn_join_remote", "BM_am_roundtrip"),
+    ("BM_unique_ptr_deref_local", "BM_std_unique_ptr_deref"),
+    ("BM_mutex_lock_unlock_local", "BM_std_mutex_lock_unlock"),
+    ("BM_vector_sum_local", "BM_std_vector_sum"),
+    ("BM_vector_push_back/4096", "BM_std_vector_push_back/4096"),
+]
+
+NODE_COUNTS = [1, 2, 4]
+
+
+def run(cmd, timeout):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+    if p.returncode != 0:
+        sys.exit(f"bench: `{' '.join(cmd)}` failed ({p.returncode}):\n{p.stdout}{p.stderr}")
+    return p.stdout
+
+
+def parse_port_output(out, cmd):
+    result = re.search(r"^result: (\S+)$", out, re.M)
+    tp = re.search(r"^throughput: (\S+) (.+)$", out, re.M)
+    if not result or not tp:
+        sys.exit(f"bench: `{' '.join(cmd)}` printed no result/throughput line:\n{out}")
+    return result.group(1), float(tp.group(1)), tp.group(2).strip()
+
+
+def bench_port(name, bindir, dstdrun, reps, timeout):
+    args = PORTS[name]
+    runs = {"std": []}
+    expect, unit = None, None
+    # Interleave std and dstd runs so that machine noise hits both alike.
+    for _ in range(reps):
+        cmds = [("std", [os.path.join(bindir, name + "-std")] + args)]
+        for n in NODE_COUNTS:
+            cmds.append((n, [dstdrun, "-n", str(n), "--timeout", str(timeout), os.path.join(bindir, name)] + args))
+        for key, cmd in cmds:
+            result, tp, u = parse_port_output(run(cmd, timeout + 30), cmd)
+            if expect is None:
+                expect, unit = result, u
+            if result != expect:
+                sys.exit(f"bench: {name} {key}: result {result} differs from {expect}")
+            runs.setdefault(key, []).append(tp)
+        print(f"  {name}: " + ", ".join(f"{k}={v[-1]:.4g}" for k, v in runs.items()), flush=True)
+    med = {str(k): statistics.median(v) for k, v in runs.items()}
+    # Throughput: higher is better, so the overhead is std / dstd - 1.
+    overhead = med["std"] / med["1"] - 1.0
+    return {"args": args, "unit": unit, "result": expect, "runs": {str(k): v for k, v in runs.items()},
+            "median": med, "overhead": overhead,
+            "speedup": {str(n): med[str(n)] / med["1"] for n in NODE_COUNTS}}
+
+
+def bench_micro(bindir, dstdrun, reps, provider):
+    cmd = [dstdrun, "-n", "2", "--timeout", "900", "--provider", provider, os.path.join(bindir, "dstd_bench"),
+           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true", "--benchmark_format=json",
+           "--benchmark_min_time=0.2"]
+    out = run(cmd, 960)
+    data = json.loads(out[out.index("{"):])
+    med = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            med[b["run_name"]] = b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+    pairs = []
+    for a, ref in MICRO_PAIRS:
+        if a in med and ref in med:
+            pairs.append({"benchmark": a, "reference": ref, "ns": med[a], "reference_ns": med[ref], "ratio": med[a] / med[ref]})
+    return {"provider": provider, "median_ns": med, "pairs": pairs}
+
+
+def markdown(res):
+    lines = [f"# dstd benchmarks, {res['date']}", "", f"Machine: {res['machine']}", "",
+             f"Ports: median of {res['reps']} interleaved runs each. Overhead = std throughput / dstd throughput on 1 node - 1.", "",
+             "| port | args | std | dstd, 1 node | overhead |", "|---|---|---|---|---|"]
+    for name, p in res["ports"].items():
+        lines.append(f"| {name} | `{' '.join(p['args'])}` | {p['median']['std']:.4g} {p['unit']} | "
+                     f"{p['median']['1']:.4g} {p['unit']} | {100 * p['overhead']:+.1f}% |")
+    lines.append(f"| geometric mean | | | | {100 * res['overhead_geomean']:+.1f}% |")
+    lines += ["", "| port | dstd 1 node | 2 nodes | 4 nodes | speedup 2 / 4 |", "|---|---|---|---|---|"]
+    for name, p in res["ports"].items():
+        m = p["median"]
+        lines.append(f"| {name} | {m['1']:.4g} | {m['2']:.4g} | {m['4']:.4g} | "
+                     f"{p['speedup']['2']:.2f} / {p['speedup']['4']:.2f} |")
+    for micro in res["micro"]:
+        lines += ["", f"Micro-benchmarks (`dstdrun -n 2 --provider '{micro['provider']}' build/bin/dstd_bench`, medians):", "",
+                  "| benchmark | time | reference | time | ratio |", "|---|---|---|---|---|"]
+        for q in micro["pairs"]:
+            lines.append(f"| {q['benchmark']} | {fmt_ns(q['ns'])} | {q['reference']} | {fmt_ns(q['reference_ns'])} | {q['ratio']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def fmt_ns(ns):
+    for unit, div in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= div:
+            return f"{ns / div:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def plots(res, stem):
+    if not shutil.which("gnuplot"):
+        print("bench: gnuplot not found: no plots", file=sys.stderr)
+        return []
+    names = list(res["ports"])
+    made = []
+    with open(stem + "-overhead.dat", "w") as f:
+        for i, n in enumerate(names):
+            f.write(f"{i} {n} {100 * res['ports'][n]['overhead']:.3f}\n")
+    with open(stem + "-scaling.dat", "w") as f:
+        for n in NODE_COUNTS:
+            f.write(f"{n} " + " ".join(f"{res['ports'][p]['speedup'][str(n)]:.4f}" for p in names) + "\n")
+    micro = res["micro"][0]["pairs"] if res["micro"] else []
+    with open(stem + "-micro.dat", "w") as f:
+        for i, q in enumerate(micro):
+            f.write(f"{i} {q['benchmark'].replace('BM_', '').replace('_', '-')} {q['ratio']:.4f}\n")
+    micro_header = "" if micro else "# no micro-benchmarks in this run\n"
+    micro_plot = f"plot '{stem}-micro.dat' using 1:3:xtic(2) with boxes notitle" if micro else ""
+    scaling_plot = ", ".join(f"'{stem}-scaling.dat' using 1:{i + 2} with linespoints title '{n}'" for i, n in enumerate(names))
+    script = f"""
+set terminal pngcairo size 900,500 noenhanced
+set style fill solid 0.6
+set boxwidth 0.6
+set grid ytics
+set output '{stem}-overhead.png'
+set title 'single-node overhead: dstd on 1 node vs plain std (lower is better)'
+set ylabel 'overhead %'
+set xtics rotate by -30
+plot '{stem}-overhead.dat' using 1:3:xtic(2) with boxes notitle
+set output '{stem}-scaling.png'
+set title 'dstd throughput vs nodes (relative to 1 node)'
+set ylabel 'speedup'
+set xlabel 'nodes'
+set xtics 1
+set key left top
+plot {scaling_plot}
+{micro_header}set output '{stem}-micro.png'
+set title 'micro-benchmarks: dstd / reference (raw libfabric or std)'
+set ylabel 'ratio'
+set xlabel ''
+set xtics rotate by -30
+set logscale y
+{micro_plot}
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+    for kind in ("overhead", "scaling") + (("micro",) if micro else ()):
+        made.append(f"{stem}-{kind}.png")
+    if not micro and os.path.exists(f"{stem}-micro.png"):
+        os.remove(f"{stem}-micro.png")
+    return made
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--bindir", default="build/bin")
+    ap.add_argument("--reps", type=int, default=5, help="runs per figure (median)")
+    ap.add_argument("--ports", default=",".join(PORTS), help="comma-separated ports to run")
+    ap.add_argument("--no-micro", action="store_true", help="skip dstd_bench")
+    ap.add_argument("--timeout", type=int, default=300, help="seconds per port run")
+    ap.add_argument("--out", default="bench/results")
+    a = ap.parse_args()
+    if a.reps < 1:
+        sys.exit("bench: --reps must be at least 1")
+    dstdrun = os.path.join(a.bindir, "dstdrun")
+    for name in a.ports.split(","):
+        if name not in PORTS:
+            sys.exit(f"bench: unknown port {name!r} (known: {', '.join(PORTS)})")
+    date = datetime.date.today().isoformat()
+    res = {"date": date, "reps": a.reps,
+           "machine": f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}", "ports": {}, "micro": []}
+    for name in a.ports.split(","):
+        print(f"bench: {name} {' '.join(PORTS[name])}", flush=True)
+        res["ports"][name] = bench_port(name, a.bindir, dstdrun, a.reps, a.timeout)
+    over = [1.0 + p["overhead"] for p in res["ports"].values()]
+    res["overhead_geomean"] = math.exp(sum(math.log(max(x, 1e-9)) for x in over) / len(over)) - 1.0
+    if not a.no_micro:
+        for provider in ("shm", "tcp;ofi_rxm"):
+            print(f"bench: dstd_bench over {provider}", flush=True)
+            res["micro"].append(bench_micro(a.bindir, dstdrun, a.reps, provider))
+    os.makedirs(a.out, exist_ok=True)
+    stem = os.path.join(a.out, date)
+    with open(stem + ".json", "w") as f:
+        json.dump(res, f, indent=1)
+    md = markdown(res)
+    with open(stem + ".md", "w") as f:
+        f.write(md)
+    made = plots(res, stem)
+    print(md)
+    print("bench: wrote " + ", ".join([stem + ".json", stem + ".md"] + made))
+
+
+if __name__ == "__main__":
+    main()
