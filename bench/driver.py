@@ -88,20 +88,28 @@ def bench_port(name, bindir, dstdrun, reps, timeout):
 
 
 def bench_micro(bindir, dstdrun, reps, provider):
+    # Each run measures every benchmark once, its reference included, so a ratio is
+    # taken within one run; the figure is the median of the runs' ratios (this
+    # machine's noise moves whole minutes, which repetitions back to back do not see).
+    names = sorted({n for pair in MICRO_PAIRS for n in pair})
+    pattern = "^(" + "|".join(re.escape(n) for n in names) + ")$"
     cmd = [dstdrun, "-n", "2", "--timeout", "900", "--provider", provider, os.path.join(bindir, "dstd_bench"),
-           f"--benchmark_repetitions={reps}", "--benchmark_report_aggregates_only=true", "--benchmark_format=json",
-           "--benchmark_min_time=0.2"]
-    out = run(cmd, 960)
-    data = json.loads(out[out.index("{"):])
-    med = {}
-    for b in data["benchmarks"]:
-        if b.get("aggregate_name") == "median":
-            med[b["run_name"]] = b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+           f"--benchmark_filter={pattern}", "--benchmark_format=json", "--benchmark_min_time=0.2"]
+    times = {}
+    for _ in range(reps):
+        out = run(cmd, 960)
+        data = json.loads(out[out.index("{"):])
+        for b in data["benchmarks"]:
+            ns = b["real_time"] * {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+            times.setdefault(b["run_name"], []).append(ns)
     pairs = []
     for a, ref in MICRO_PAIRS:
-        if a in med and ref in med:
-            pairs.append({"benchmark": a, "reference": ref, "ns": med[a], "reference_ns": med[ref], "ratio": med[a] / med[ref]})
-    return {"provider": provider, "median_ns": med, "pairs": pairs}
+        if a in times and ref in times and len(times[a]) == len(times[ref]):
+            ratios = [x / y for x, y in zip(times[a], times[ref])]
+            pairs.append({"benchmark": a, "reference": ref, "ns": statistics.median(times[a]),
+                          "reference_ns": statistics.median(times[ref]), "ratio": statistics.median(ratios),
+                          "ratios": ratios})
+    return {"provider": provider, "runs_ns": times, "pairs": pairs}
 
 
 def markdown(res):
@@ -118,7 +126,8 @@ def markdown(res):
         lines.append(f"| {name} | {m['1']:.4g} | {m['2']:.4g} | {m['4']:.4g} | "
                      f"{p['speedup']['2']:.2f} / {p['speedup']['4']:.2f} |")
     for micro in res["micro"]:
-        lines += ["", f"Micro-benchmarks (`dstdrun -n 2 --provider '{micro['provider']}' build/bin/dstd_bench`, medians):", "",
+        lines += ["", f"Micro-benchmarks (`dstdrun -n 2 --provider '{micro['provider']}' build/bin/dstd_bench`): "
+                  f"median times of {res['reps']} runs; ratio = median of the per-run ratios", "",
                   "| benchmark | time | reference | time | ratio |", "|---|---|---|---|---|"]
         for q in micro["pairs"]:
             lines.append(f"| {q['benchmark']} | {fmt_ns(q['ns'])} | {q['reference']} | {fmt_ns(q['reference_ns'])} | {q['ratio']:.2f} |")
@@ -137,50 +146,35 @@ def plots(res, stem):
         print("bench: gnuplot not found: no plots", file=sys.stderr)
         return []
     names = list(res["ports"])
-    made = []
-    with open(stem + "-overhead.dat", "w") as f:
-        for i, n in enumerate(names):
-            f.write(f"{i} {n} {100 * res['ports'][n]['overhead']:.3f}\n")
-    with open(stem + "-scaling.dat", "w") as f:
-        for n in NODE_COUNTS:
-            f.write(f"{n} " + " ".join(f"{res['ports'][p]['speedup'][str(n)]:.4f}" for p in names) + "\n")
     micro = res["micro"][0]["pairs"] if res["micro"] else []
-    with open(stem + "-micro.dat", "w") as f:
-        for i, q in enumerate(micro):
-            f.write(f"{i} {q['benchmark'].replace('BM_', '').replace('_', '-')} {q['ratio']:.4f}\n")
-    micro_header = "" if micro else "# no micro-benchmarks in this run\n"
-    micro_plot = f"plot '{stem}-micro.dat' using 1:3:xtic(2) with boxes notitle" if micro else ""
-    scaling_plot = ", ".join(f"'{stem}-scaling.dat' using 1:{i + 2} with linespoints title '{n}'" for i, n in enumerate(names))
-    script = f"""
-set terminal pngcairo size 900,500 noenhanced
-set style fill solid 0.6
-set boxwidth 0.6
-set grid ytics
-set output '{stem}-overhead.png'
-set title 'single-node overhead: dstd on 1 node vs plain std (lower is better)'
-set ylabel 'overhead %'
-set xtics rotate by -30
-plot '{stem}-overhead.dat' using 1:3:xtic(2) with boxes notitle
-set output '{stem}-scaling.png'
-set title 'dstd throughput vs nodes (relative to 1 node)'
-set ylabel 'speedup'
-set xlabel 'nodes'
-set xtics 1
-set key left top
-plot {scaling_plot}
-{micro_header}set output '{stem}-micro.png'
-set title 'micro-benchmarks: dstd / reference (raw libfabric or std)'
-set ylabel 'ratio'
-set xlabel ''
-set xtics rotate by -30
-set logscale y
-{micro_plot}
-"""
-    subprocess.run(["gnuplot"], input=script, text=True, check=True)
-    for kind in ("overhead", "scaling") + (("micro",) if micro else ()):
-        made.append(f"{stem}-{kind}.png")
-    if not micro and os.path.exists(f"{stem}-micro.png"):
-        os.remove(f"{stem}-micro.png")
+    script = ["set terminal pngcairo size 900,500 noenhanced", "set style fill solid 0.6", "set boxwidth 0.6",
+              "set grid ytics"]
+    made = []
+    if names:
+        with open(stem + "-overhead.dat", "w") as f:
+            for i, n in enumerate(names):
+                f.write(f"{i} {n} {100 * res['ports'][n]['overhead']:.3f}\n")
+        with open(stem + "-scaling.dat", "w") as f:
+            for n in NODE_COUNTS:
+                f.write(f"{n} " + " ".join(f"{res['ports'][p]['speedup'][str(n)]:.4f}" for p in names) + "\n")
+        lines = ", ".join(f"'{stem}-scaling.dat' using 1:{i + 2} with linespoints title '{n}'" for i, n in enumerate(names))
+        script += [f"set output '{stem}-overhead.png'",
+                   "set title 'single-node overhead: dstd on 1 node vs plain std (lower is better)'",
+                   "set ylabel 'overhead %'", "set xtics rotate by -30",
+                   f"plot '{stem}-overhead.dat' using 1:3:xtic(2) with boxes notitle",
+                   f"set output '{stem}-scaling.png'", "set title 'dstd throughput vs nodes (relative to 1 node)'",
+                   "set ylabel 'speedup'", "set xlabel 'nodes'", "set xtics 1", "set key left top", f"plot {lines}"]
+        made += [f"{stem}-overhead.png", f"{stem}-scaling.png"]
+    if micro:
+        with open(stem + "-micro.dat", "w") as f:
+            for i, q in enumerate(micro):
+                f.write(f"{i} {q['benchmark'].replace('BM_', '').replace('_', '-')} {q['ratio']:.4f}\n")
+        script += [f"set output '{stem}-micro.png'", "set title 'micro-benchmarks: dstd / reference (raw libfabric or std)'",
+                   "set ylabel 'ratio'", "set xlabel ''", "set xtics rotate by -30", "set logscale y",
+                   f"plot '{stem}-micro.dat' using 1:3:xtic(2) with boxes notitle"]
+        made.append(f"{stem}-micro.png")
+    if made:
+        subprocess.run(["gnuplot"], input="\n".join(script) + "\n", text=True, check=True)
     return made
 
 
@@ -188,7 +182,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bindir", default="build/bin")
     ap.add_argument("--reps", type=int, default=5, help="runs per figure (median)")
-    ap.add_argument("--ports", default=",".join(PORTS), help="comma-separated ports to run")
+    ap.add_argument("--ports", default=",".join(PORTS), help="comma-separated ports to run ('' for none)")
     ap.add_argument("--no-micro", action="store_true", help="skip dstd_bench")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per port run")
     ap.add_argument("--out", default="bench/results")
@@ -196,17 +190,18 @@ def main():
     if a.reps < 1:
         sys.exit("bench: --reps must be at least 1")
     dstdrun = os.path.join(a.bindir, "dstdrun")
-    for name in a.ports.split(","):
+    ports = [p for p in a.ports.split(",") if p]
+    for name in ports:
         if name not in PORTS:
             sys.exit(f"bench: unknown port {name!r} (known: {', '.join(PORTS)})")
     date = datetime.date.today().isoformat()
     res = {"date": date, "reps": a.reps,
            "machine": f"{os.cpu_count()} cores, {os.uname().sysname} {os.uname().release}", "ports": {}, "micro": []}
-    for name in a.ports.split(","):
+    for name in ports:
         print(f"bench: {name} {' '.join(PORTS[name])}", flush=True)
         res["ports"][name] = bench_port(name, a.bindir, dstdrun, a.reps, a.timeout)
     over = [1.0 + p["overhead"] for p in res["ports"].values()]
-    res["overhead_geomean"] = math.exp(sum(math.log(max(x, 1e-9)) for x in over) / len(over)) - 1.0
+    res["overhead_geomean"] = math.exp(sum(math.log(max(x, 1e-9)) for x in over) / len(over)) - 1.0 if over else 0.0
     if not a.no_micro:
         for provider in ("shm", "tcp;ofi_rxm"):
             print(f"bench: dstd_bench over {provider}", flush=True)
