@@ -22,6 +22,7 @@
 #include "dstd/settings.hpp"
 #include "heap/partition.hpp"
 
+#include "common/tsan.hpp"
 namespace dstd::rt {
 namespace {
 
@@ -320,7 +321,14 @@ std::uint64_t transport::compare_swap(node_t node, std::uint64_t raddr, std::uin
 
 void transport::send(node_t node, const void* buf, std::size_t len) { send2(node, buf, len, nullptr, 0); }
 
+namespace {
+// Any message received may be the consequence of any message sent before it (through
+// other nodes), so for TSan every send releases and every receive acquires this.
+[[maybe_unused]] char g_message_order;
+}  // namespace
+
 void transport::send2(node_t node, const void* a, std::size_t alen, const void* b, std::size_t blen) {
+  DSTD_TSAN_RELEASE(&g_message_order);
   const std::size_t len = alen + blen;
   if (len > recv_size_)
     throw std::length_error("dstd: control message of " + std::to_string(len) + " bytes exceeds DSTD_AM_BUFFER_SIZE");
@@ -376,6 +384,7 @@ void transport::fail_op(op_ctx* ctx, int err) {
 
 void transport::dispatch_recv(op_ctx* ctx, std::size_t len) {
   auto* blk = reinterpret_cast<send_block*>(ctx);
+  DSTD_TSAN_ACQUIRE(&g_message_order);
   try {
     on_message_(blk->data, len);
   } catch (const std::exception& e) {

@@ -12,18 +12,7 @@
 #include "common/thread_counters.hpp"
 #include "dstd/settings.hpp"
 
-// ThreadSanitizer intercepts malloc/free to learn that a block freed by one thread
-// and handed to another was synchronized by the allocator; it cannot see that for
-// mimalloc heaps in our arena, so tell it (no code in other builds).
-#if defined(__SANITIZE_THREAD__)
-extern "C" void __tsan_acquire(void* addr);
-extern "C" void __tsan_release(void* addr);
-#define DSTD_TSAN_ACQUIRE(p) __tsan_acquire(p)
-#define DSTD_TSAN_RELEASE(p) __tsan_release(p)
-#else
-#define DSTD_TSAN_ACQUIRE(p) (void)0
-#define DSTD_TSAN_RELEASE(p) (void)0
-#endif
+#include "common/tsan.hpp"  // mimalloc's handoff of a block between threads
 
 namespace dstd::heap_impl {
 namespace {
