@@ -123,9 +123,10 @@ class owned_buffer {
   }
 
  private:
+  static constexpr std::size_t block_align = alignof(T) < 16 ? 16 : alignof(T);
   static T* allocate(std::size_t cap) {
     if (cap > heap::partition_size() / sizeof(T)) throw std::bad_alloc();
-    return static_cast<T*>(heap::allocate(cap * sizeof(T), alignof(T) < 16 ? 16 : alignof(T)));
+    return static_cast<T*>(heap::allocate(cap * sizeof(T), block_align));
   }
   static void destroy_elements(void* p, std::size_t n) noexcept {
     if constexpr (!std::is_trivially_destructible_v<T>)
@@ -133,7 +134,7 @@ class owned_buffer {
     heap::deallocate(p);
   }
   T* move_here(std::size_t n, std::size_t cap) {
-    const std::uint64_t moved = move_buffer(word(), n * sizeof(T), cap * sizeof(T), alignof(T) < 16 ? 16 : alignof(T));
+    const std::uint64_t moved = move_buffer(word(), n * sizeof(T), cap * sizeof(T), block_align);
     w_ = reinterpret_cast<void*>(moved);
     T* p = reinterpret_cast<T*>(moved & address_mask);
     if constexpr (has_tboxes<T>)

@@ -26,7 +26,6 @@
 #include <latch>
 #include <memory>
 #include <mutex>
-#include <string>
 #include <thread>
 #include <vector>
 namespace ns = std;
