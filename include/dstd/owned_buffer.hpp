@@ -9,7 +9,8 @@
 //    operator[], at(), front(), back().
 //  - Non-const access to a remote buffer moves the whole buffer here (one RDMA read
 //    into a fresh local block; the old home frees its block asynchronously). To a
-//    local buffer it bumps the color, so copies other nodes cached go stale.
+//    local buffer it sets the thread's write color (coherence.hpp), so copies other
+//    nodes cached go stale; within one epoch that is the same store every time.
 //  - Elements are relocatable, so growing, inserting and moving relocate them with
 //    memcpy/memmove, never move constructors.
 #pragma once
@@ -62,15 +63,15 @@ class owned_buffer {
     const std::uint64_t w = word();
     const std::uintptr_t a = w & address_mask;
     if (is_local_address(a)) [[likely]] {
-      w_ = reinterpret_cast<void*>(w + color_one);  // copies cached elsewhere go stale
+      mark_written(w_, w);  // copies cached elsewhere go stale
       return reinterpret_cast<T*>(a);
     }
     if (a == 0) return nullptr;
     return move_here(n, cap);
   }
   // Non-const access that writes only past the first n elements (an append into
-  // spare capacity). No color bump: a copy cached elsewhere holds at most the
-  // first n elements (every operation that shrinks the size bumps the color), and
+  // spare capacity). No color change: a copy cached elsewhere holds at most the
+  // first n elements (every operation that shrinks the size is a write()), and
   // a reader that sees the larger size asks for more bytes than that copy has, so
   // it fetches again. This keeps push_back as cheap as std's.
   T* append_ptr(std::size_t n, std::size_t cap) {

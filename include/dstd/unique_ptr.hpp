@@ -161,7 +161,7 @@ class unique_ptr {
     const std::uint64_t w = word();
     const std::uintptr_t a = w & detail::address_mask;
     if (detail::is_local_address(a)) [[likely]] {
-      w_ = as_stored(w + detail::color_one);  // copies cached elsewhere go stale
+      detail::mark_written(w_, w);  // copies cached elsewhere go stale
       return reinterpret_cast<T*>(a);
     }
     if (!a) detail::null_dereference("dstd::unique_ptr");

@@ -7,6 +7,7 @@
 // (whole matrix at --small, sampled entries otherwise).
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -21,17 +22,24 @@ struct leaf_pair {
   mat a, b;
 };
 
-mat quadrant(const mat& x, std::size_t n, int qi, int qj) {
+// Kernels index spans taken once per matrix (as a Rust kernel indexes slices): a
+// non-const dstd::vector's operator[] checks where the buffer is at every access,
+// which the compiler cannot hoist out of a loop (vector header).
+mat quadrant(const mat& x_, std::size_t n, int qi, int qj) {
   const std::size_t h = n / 2;
-  mat q(h * h);
+  mat q_(h * h);
+  const std::span<const double> x = x_;
+  const std::span<double> q = q_;
   for (std::size_t i = 0; i < h; ++i)
     for (std::size_t j = 0; j < h; ++j) q[i * h + j] = x[(qi * h + i) * n + qj * h + j];
-  return q;
+  return q_;
 }
-mat add(const mat& x, const mat& y, double sign = 1.0) {
-  mat r(x.size());
+mat add(const mat& x_, const mat& y_, double sign = 1.0) {
+  mat r_(x_.size());
+  const std::span<const double> x = x_, y = y_;
+  const std::span<double> r = r_;
   for (std::size_t i = 0; i < x.size(); ++i) r[i] = x[i] + sign * y[i];
-  return r;
+  return r_;
 }
 
 // Appends the leaf operand pairs of A * B (n x n, `depth` levels) in Strassen order.
@@ -56,9 +64,12 @@ void expand(const mat& A, const mat& B, std::size_t n, int depth, std::vector<le
 mat combine(const std::vector<mat>& leaves, std::size_t& next, std::size_t n, int depth) {
   if (depth == 0) return leaves[next++];
   const std::size_t h = n / 2;
-  mat m[7];
-  for (auto& x : m) x = combine(leaves, next, h, depth - 1);
-  mat c(n * n);
+  mat m_[7];
+  for (auto& x : m_) x = combine(leaves, next, h, depth - 1);
+  std::span<const double> m[7];
+  for (int q = 0; q < 7; ++q) m[q] = std::as_const(m_[q]);
+  mat c_(n * n);
+  const std::span<double> c = c_;
   for (std::size_t i = 0; i < h; ++i)
     for (std::size_t j = 0; j < h; ++j) {
       const std::size_t k = i * h + j;
@@ -67,17 +78,19 @@ mat combine(const std::vector<mat>& leaves, std::size_t& next, std::size_t n, in
       c[(h + i) * n + j] = m[1][k] + m[3][k];
       c[(h + i) * n + h + j] = m[0][k] - m[1][k] + m[2][k] + m[5][k];
     }
-  return c;
+  return c_;
 }
 
-mat naive(const mat& a, const mat& b, std::size_t m) {
-  mat c(m * m, 0.0);
+mat naive(const mat& a_, const mat& b_, std::size_t m) {
+  mat c_(m * m, 0.0);
+  const std::span<const double> a = a_, b = b_;
+  const std::span<double> c = c_;
   for (std::size_t i = 0; i < m; ++i)
     for (std::size_t k = 0; k < m; ++k) {
       const double aik = a[i * m + k];
       for (std::size_t j = 0; j < m; ++j) c[i * m + j] += aik * b[k * m + j];
     }
-  return c;
+  return c_;
 }
 
 // A worker multiplies its leaves (local to its node) into its own result list.
@@ -150,10 +163,11 @@ int main(int argc, char** argv) {
 
   // Check against the straightforward product.
   const bool whole = n <= 256;
+  const std::span<const double> a = std::as_const(A), b = std::as_const(B);
   for (std::uint64_t t = 0; t < (whole ? n * n : 64); ++t) {
     const std::uint64_t i = whole ? t / n : port::mix(seed, t) % n, j = whole ? t % n : port::mix(seed, t + 7) % n;
     double want = 0;
-    for (std::uint64_t k = 0; k < n; ++k) want += A[i * n + k] * B[k * n + j];
+    for (std::uint64_t k = 0; k < n; ++k) want += a[i * n + k] * b[k * n + j];
     if (C[i * n + j] != want) {
       std::fprintf(stderr, "gemm: C[%llu][%llu] = %g, expected %g\n", static_cast<unsigned long long>(i),
                    static_cast<unsigned long long>(j), C[i * n + j], want);

@@ -51,16 +51,15 @@ const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key&
 }  // namespace
 
 std::uint64_t fresh_color() noexcept {
-  // A node-specific counter, scrambled: an owner's color then advances by one per
-  // write (unique_ptr::write, vector writes), so consecutive draws must not be
-  // consecutive colors, or a block freed and reused at once (mimalloc reuses LIFO)
-  // would soon walk into a color its previous occupant had cached elsewhere.
+  // A node-specific counter, scrambled: a block freed and reused at once (mimalloc
+  // reuses LIFO) must not get a color its previous occupant had cached elsewhere.
+  // The top bit marks it fresh, apart from the write colors of in-place writes.
   static std::atomic<std::uint64_t> next{std::uint64_t{node_id()} << 40};
   std::uint64_t x = next.fetch_add(1, std::memory_order_relaxed);
   x ^= x >> 31;
   x *= 0x7fb5d329728ea185ull;
   x ^= x >> 27;
-  return (x >> 48) << color_shift;
+  return ((x >> 48) << color_shift) | fresh_color_bit;
 }
 
 const void* read_unique(std::uint64_t word, std::size_t size) {
@@ -137,7 +136,7 @@ const void* read_shared(const void* addr, std::size_t size) {
     bump(t.count->cache_hits);
     return s.data;
   }
-  return read_through_cache(t, {a, true}, size, t.acquired_at);
+  return read_through_cache(t, {a, true}, size, detail::t_sync.acquired_at);
 }
 
 void* write_shared(void* addr, std::size_t size) {
@@ -170,6 +169,7 @@ void* write_shared(void* addr, std::size_t size) {
   }
   std::memcpy(d.twin, d.copy, size);
   t.dirty.push_back(d);
+  detail::t_sync.epoch_busy = true;
   return d.copy;
 }
 
@@ -185,7 +185,7 @@ pinned_copy pin_unique(std::uint64_t word, std::size_t size) {
 pinned_copy pin_shared(const void* addr, std::size_t size) {
   auto& t = coherence_impl::epoch();
   const auto a = reinterpret_cast<std::uintptr_t>(addr);
-  std::uint64_t min_stamp = t.acquired_at;
+  std::uint64_t min_stamp = detail::t_sync.acquired_at;
   if (!t.dirty.empty() && t.find_dirty(a, size)) {
     t.write_back(false);                      // the guard must see the thread's own writes
     min_stamp = coherence_impl::tick_now();  // so: a copy fetched after they landed

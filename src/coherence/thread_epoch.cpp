@@ -13,7 +13,6 @@
 namespace dstd::coherence_impl {
 namespace {
 
-std::atomic<std::uint64_t> g_tick{1};
 
 // A thread's epoch is the last thing of the thread to count, so it gives its block
 // back when it ends and a program that starts many threads does not grow.
@@ -49,10 +48,13 @@ void for_each_changed_run(const unsigned char* now, const unsigned char* was, st
 
 }  // namespace
 
-std::uint64_t tick_now() noexcept { return g_tick.load(std::memory_order_acquire); }
-std::uint64_t next_tick() noexcept { return g_tick.fetch_add(1, std::memory_order_acq_rel) + 1; }
+std::uint64_t tick_now() noexcept { return detail::g_node_tick.load(std::memory_order_acquire); }
+std::uint64_t next_tick() noexcept { return detail::g_node_tick.fetch_add(1, std::memory_order_acq_rel) + 1; }
 
-thread_epoch::thread_epoch() : acquired_at(tick_now()), count(all_counters().take()) {}
+thread_epoch::thread_epoch() : count(all_counters().take()) {
+  // A thread that has not acquired yet sees nothing fetched before it first used dstd.
+  if (detail::t_sync.acquired_at == 0) detail::t_sync.acquired_at = tick_now();
+}
 
 thread_epoch::~thread_epoch() {
   // Thread exit is a synchronization operation: its writes go home.
@@ -66,8 +68,10 @@ thread_epoch::~thread_epoch() {
 }
 
 void thread_epoch::keep_pin(entry* e) {
-  if (pinned.insert(e).second)
+  if (pinned.insert(e).second) {
     pins.push_back(e);
+    detail::t_sync.epoch_busy = true;
+  }
   else
     cache().unpin(e);
 }
@@ -106,6 +110,7 @@ void thread_epoch::end() {
     for (auto& s : table) s = slot{};
     table_used = false;
   }
+  detail::t_sync.epoch_busy = false;
 }
 
 thread_epoch& epoch() {
@@ -134,17 +139,27 @@ void init() {
 
 }  // namespace dstd::coherence_impl
 
-namespace dstd::coherence {
+namespace dstd::detail {
 
-void release() {
-  auto& t = coherence_impl::epoch();
-  t.end();
+constinit thread_local thread_sync_state t_sync{};
+std::atomic<std::uint64_t> g_node_tick{1};
+
+void end_epoch() { coherence_impl::epoch().end(); }
+
+void draw_write_color() noexcept {
+  // Write colors (coherence.hpp) are 1..32752, each handed out once per round of
+  // one node-wide counter. A thread reserves them 16 at a time, so a thread that
+  // writes in every epoch (a lock around each update) pays one atomic
+  // read-modify-write per 16 acquires.
+  constexpr std::uint64_t block = 16, colors = 2047 * block;
+  static std::atomic<std::uint64_t> reserved{0};
+  if (t_sync.colors_left == 0) {
+    t_sync.next_color = reserved.fetch_add(block, std::memory_order_relaxed) % colors;
+    t_sync.colors_left = block;
+  }
+  t_sync.write_color = (std::uint64_t{t_sync.next_color++} + 1) << color_shift;
+  --t_sync.colors_left;
+  t_sync.color_used = false;
 }
 
-void acquire() {
-  auto& t = coherence_impl::epoch();
-  t.end();
-  t.acquired_at = coherence_impl::tick_now();
-}
-
-}  // namespace dstd::coherence
+}  // namespace dstd::detail

@@ -9,7 +9,9 @@
 //  - its private copies of remote shared objects it wrote, each with a twin, whose
 //    differences are written home when the epoch ends (or earlier, when the thread
 //    drops a shared_ptr, which is a release operation as in std);
-//  - the node tick of its latest acquire: shared copies fetched before it are stale.
+//  - (in detail::t_sync, for inline acquire/release) the node tick of its latest
+//    acquire: shared copies fetched before it are stale; and whether any of the
+//    above is held, so that ending an empty epoch takes no call.
 // The thread's counters live here too (written only by the thread, summed by stats).
 #pragma once
 
@@ -54,6 +56,7 @@ struct thread_epoch {
   void remember(std::uint64_t word, std::size_t size, const void* data, bool shared) noexcept {
     slot_for(word) = {word, size, data, shared};
     table_used = true;
+    detail::t_sync.epoch_busy = true;
   }
   // Records a pin taken by this thread (a second pin on the same entry is dropped).
   void keep_pin(entry* e);
@@ -68,7 +71,6 @@ struct thread_epoch {
   std::vector<entry*> pins;
   std::unordered_set<entry*> pinned;
   std::vector<dirty_copy> dirty;
-  std::uint64_t acquired_at = 0;
   bool table_used = false;  // a slot was filled since the table was last cleared
   counters* count;
 };
