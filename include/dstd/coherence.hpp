@@ -79,6 +79,7 @@ namespace dstd::detail {
 // Layout of a dstd pointer word.
 inline constexpr unsigned color_shift = 48;
 inline constexpr std::uint64_t address_mask = (std::uint64_t{1} << color_shift) - 1;
+inline constexpr std::uint64_t color_one = std::uint64_t{1} << color_shift;
 inline constexpr std::uint64_t color_mask = ~address_mask;
 // Colors come in two kinds, told apart by the top bit, so they never collide:
 //  - fresh colors (top bit set) for a new block: fresh_color() below;
@@ -101,13 +102,13 @@ struct thread_sync_state {
   bool color_used = false;        // a word took write_color since it was drawn
   bool epoch_busy = false;        // the epoch holds pins, table slots or private copies (thread_epoch)
   std::uint64_t acquired_at = 0;  // the node tick read at the latest acquire (shared copies before it are stale)
-  std::uint32_t next_color = 0;   // the thread's reserved block of write colors
-  std::uint32_t colors_left = 0;
+  std::uint64_t next_color = 0;   // the rest of the thread's reserved block of write colors
+  std::uint64_t colors_left = 0;
 };
 extern constinit thread_local thread_sync_state t_sync;
 extern std::atomic<std::uint64_t> g_node_tick;  // advanced by every shared-object fill
 void end_epoch();                  // the work release() does when the epoch is busy
-void draw_write_color() noexcept;  // a new write color from the node-wide counter
+void reserve_write_colors() noexcept;  // a block of write colors from the node-wide counter
 // Gives the word `w` (stored at `stored`) this thread's write color, before an
 // in-place write. Stores only when the color changes: once per epoch.
 inline void mark_written(void*& stored, std::uint64_t w) noexcept {
@@ -177,6 +178,13 @@ inline void release() {
 inline void acquire() {
   release();
   detail::t_sync.acquired_at = detail::g_node_tick.load(std::memory_order_acquire);
-  if (detail::t_sync.color_used || detail::t_sync.write_color == 0) detail::draw_write_color();
+  auto& t = detail::t_sync;
+  if (t.color_used || t.write_color == 0) {  // a new write color, if words took this one
+    if (t.colors_left == 0) detail::reserve_write_colors();
+    t.write_color = t.next_color;
+    t.next_color += detail::color_one;
+    --t.colors_left;
+    t.color_used = false;
+  }
 }
 }  // namespace dstd::coherence
