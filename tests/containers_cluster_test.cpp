@@ -5,9 +5,11 @@
 // each step runs on a random node, either moving the container's owner there
 // (writes move the buffer) or borrowing it (reads copy the buffer or a chunk).
 #include <dstd/memory>
+#include <dstd/mutex>
 #include <dstd/runtime.hpp>
 #include <dstd/settings.hpp>
 #include <dstd/string>
+#include <dstd/thread>
 #include <dstd/vector>
 #include <gtest/gtest.h>
 
@@ -499,6 +501,37 @@ TEST(Vector, ReadersSeeWritesAfterShrinkThenAppend) {
   EXPECT_EQ(read_on_1(), 1505);
 }
 
+
+// In-place writes change the word once per epoch (write colors), not once per
+// write. Every round writes at the home between two reads from other nodes, by the
+// same thread, by a mutex-synchronized second thread, and in a loop of writes:
+// each read must see the round's values, never a copy cached in an earlier round.
+TEST(Vector, InPlaceWritesInEveryEpochAreSeenByReaders) {
+  auto p = dstd::make_unique<dvec>(dvec(64, 0));
+  auto sum_on = [&p](dstd::node_t n) {
+    return dstd::run_on(n, [](dstd::ref<dvec> r) { return std::accumulate(r->begin(), r->end(), 0L); }, p.borrow());
+  };
+  const auto nodes = dstd::num_nodes();
+  long expect = 0;
+  for (int round = 1; round <= 40; ++round) {
+    if (round % 3 == 0) {
+      // Another thread on this node writes, ordered by a mutex.
+      dstd::mutex m;
+      dstd::thread t = dstd::spawn_to(0, [&p, &m, round] {
+        std::lock_guard g(m);
+        (*p)[round % 64] += round;
+      });
+      t.join();
+    } else {
+      dvec& v = *p;
+      for (int i = 0; i < 64; i += 7) v[i] += round;  // several writes in one epoch
+    }
+    expect = 0;
+    for (int x : std::as_const(*p)) expect += x;
+    EXPECT_EQ(sum_on(1 + round % (nodes - 1)), expect) << "round " << round;
+  }
+  EXPECT_GT(expect, 0);
+}
 TEST(Vector, PlacementAndErrors) {
   auto v = dstd::make_vector_on<int>(2, std::size_t{100}, 7);
   EXPECT_EQ(v.home(), 2u);
