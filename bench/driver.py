@@ -27,6 +27,7 @@ PORTS = {
     "matmul": ["--n", "512"],
     "wordcount": ["--words", "2097152"],
     "gemm": ["--n", "512", "--per-node", "8"],
+    "dataframe": ["--rows", "4000000"],
 }
 
 # Micro-benchmark ratios: (dstd benchmark, its raw or std reference).
