@@ -28,6 +28,7 @@ PORTS = {
     "wordcount": ["--words", "2097152"],
     "gemm": ["--n", "512", "--per-node", "8"],
     "dataframe": ["--rows", "4000000"],
+    "socialnet": ["--requests", "400"],
 }
 
 # Micro-benchmark ratios: (dstd benchmark, its raw or std reference).
