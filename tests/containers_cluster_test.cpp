@@ -502,8 +502,8 @@ TEST(Vector, ReadersSeeWritesAfterShrinkThenAppend) {
 }
 
 
-// In-place writes change the word once per epoch (write colors), not once per
-// write. Every round writes at the home between two reads from other nodes, by the
+// In-place writes at the home must change the word so copies cached elsewhere go
+// stale. Every round writes at the home between two reads from other nodes, by the
 // same thread, by a mutex-synchronized second thread, and in a loop of writes:
 // each read must see the round's values, never a copy cached in an earlier round.
 TEST(Vector, InPlaceWritesInEveryEpochAreSeenByReaders) {

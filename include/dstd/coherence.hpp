@@ -8,10 +8,9 @@
 //    "color" (high bits). Const access to a remote object reads it once into this
 //    node's read cache, keyed by (address, color); later reads hit the cache.
 //    Non-const access moves a remote object here (new address) or, if it is already
-//    here, gives the word the writing thread's write color (below). Either way the
-//    word changes, so copies cached elsewhere are simply never looked up again: no
-//    invalidation messages. A fresh color is drawn for every new object, so a
-//    reused address does not meet old copies.
+//    here, bumps the color. Either way the word changes, so copies cached elsewhere
+//    are simply never looked up again: no invalidation messages. A fresh color is
+//    drawn for every new object, so a reused address does not meet old copies.
 //  - A dstd::shared_ptr object never moves (several owners hold its address).
 //    Reads are cached only within the reading thread's current synchronization
 //    epoch; writes to a remote shared object go to a private copy whose changed
@@ -80,43 +79,22 @@ namespace dstd::detail {
 inline constexpr unsigned color_shift = 48;
 inline constexpr std::uint64_t address_mask = (std::uint64_t{1} << color_shift) - 1;
 inline constexpr std::uint64_t color_one = std::uint64_t{1} << color_shift;
-inline constexpr std::uint64_t color_mask = ~address_mask;
-// Colors come in two kinds, told apart by the top bit, so they never collide:
-//  - fresh colors (top bit set) for a new block: fresh_color() below;
-//  - write colors (top bit clear) for in-place writes at the home. A thread's
-//    acquire draws it a new one from a node-wide counter, if it wrote with the
-//    old one. A reader on another node can only have cached a word before the
-//    writer's latest acquire (the program is data-race-free), so the word must
-//    change once per epoch, not once per write: a loop of writes stores the same
-//    color, the compiler can hoist it, and `v[i] = x` in a loop costs what std's
-//    does; a lock that guards no in-place write costs no atomic read-modify-write.
-//    The colors wrap after 32752 draws on the home node: a copy cached that many
-//    draws ago of an object written since could meet its color again (as a 16-bit
-//    per-write bump would after 65536 writes).
-inline constexpr std::uint64_t fresh_color_bit = std::uint64_t{1} << 63;
 // What a synchronization operation needs of its thread, kept where inline code
 // reaches it without a call: an acquire or release with nothing cached, pinned or
 // privately written in the ending epoch costs a few instructions.
 struct thread_sync_state {
-  std::uint64_t write_color = 0;  // 0 until the thread's first acquire draws one (dstd threads acquire at start)
-  bool color_used = false;        // a word took write_color since it was drawn
   bool epoch_busy = false;        // the epoch holds pins, table slots or private copies (thread_epoch)
   std::uint64_t acquired_at = 0;  // the node tick read at the latest acquire (shared copies before it are stale)
-  std::uint64_t next_color = 0;   // the rest of the thread's reserved block of write colors
-  std::uint64_t colors_left = 0;
 };
 extern constinit thread_local thread_sync_state t_sync;
 extern std::atomic<std::uint64_t> g_node_tick;  // advanced by every shared-object fill
 void end_epoch();                  // the work release() does when the epoch is busy
-void reserve_write_colors() noexcept;  // a block of write colors from the node-wide counter
-// Gives the word `w` (stored at `stored`) this thread's write color, before an
-// in-place write. Stores only when the color changes: once per epoch.
-inline void mark_written(void*& stored, std::uint64_t w) noexcept {
-  if ((w & color_mask) != t_sync.write_color) [[unlikely]] {
-    t_sync.color_used = true;
-    stored = reinterpret_cast<void*>((w & address_mask) | t_sync.write_color);
-  }
-}
+// Bumps the color of the word `w` (stored at `stored`) before an in-place write
+// at the home: copies other nodes cached go stale. Per write, not per epoch: a
+// thread synchronized by means dstd cannot see (a std::thread pool) stays correct,
+// and the color wraps only after 65536 writes to one object. (Hot loops index a
+// span taken once, which pays this once.)
+inline void mark_written(void*& stored, std::uint64_t w) noexcept { stored = reinterpret_cast<void*>(w + color_one); }
 
 // This node's partition, for the inline "is it here?" test on every access. The
 // runtime sets it once, before main; user code sees it through a const alias of the
@@ -130,9 +108,8 @@ extern const local_partition g_local asm("dstd_local_partition");
 
 inline bool is_local_address(std::uintptr_t a) noexcept { return a - g_local.begin < g_local.size; }
 
-// A fresh color for a new object (a scrambled per-node counter, top bit set: a
-// reused address starts with a color its previous occupant is unlikely to have
-// had cached).
+// A fresh color for a new object (a per-node counter: a reused address starts
+// with a color its previous occupant is unlikely to have had cached).
 std::uint64_t fresh_color() noexcept;
 
 // Const access to the remote unique object `word` (sizeof == size): a pointer to
@@ -178,13 +155,5 @@ inline void release() {
 inline void acquire() {
   release();
   detail::t_sync.acquired_at = detail::g_node_tick.load(std::memory_order_acquire);
-  auto& t = detail::t_sync;
-  if (t.color_used || t.write_color == 0) {  // a new write color, if words took this one
-    if (t.colors_left == 0) detail::reserve_write_colors();
-    t.write_color = t.next_color;
-    t.next_color += detail::color_one;
-    --t.colors_left;
-    t.color_used = false;
-  }
 }
 }  // namespace dstd::coherence

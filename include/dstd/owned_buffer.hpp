@@ -9,8 +9,7 @@
 //    operator[], at(), front(), back().
 //  - Non-const access to a remote buffer moves the whole buffer here (one RDMA read
 //    into a fresh local block; the old home frees its block asynchronously). To a
-//    local buffer it sets the thread's write color (coherence.hpp), so copies other
-//    nodes cached go stale; within one epoch that is the same store every time.
+//    local buffer it bumps the color, so copies other nodes cached go stale.
 //  - Elements are relocatable, so growing, inserting and moving relocate them with
 //    memcpy/memmove, never move constructors.
 #pragma once
@@ -70,8 +69,8 @@ class owned_buffer {
     return move_here(n, cap);
   }
   // Non-const access that writes only past the first n elements (an append into
-  // spare capacity). No color change: a copy cached elsewhere holds at most the
-  // first n elements (every operation that shrinks the size is a write()), and
+  // spare capacity). No color bump: a copy cached elsewhere holds at most the
+  // first n elements (every operation that shrinks the size bumps the color), and
   // a reader that sees the larger size asks for more bytes than that copy has, so
   // it fetches again. This keeps push_back as cheap as std's.
   T* append_ptr(std::size_t n, std::size_t cap) {

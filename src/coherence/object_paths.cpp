@@ -51,15 +51,16 @@ const void* read_through_cache(coherence_impl::thread_epoch& t, const cache_key&
 }  // namespace
 
 std::uint64_t fresh_color() noexcept {
-  // A node-specific counter, scrambled: a block freed and reused at once (mimalloc
-  // reuses LIFO) must not get a color its previous occupant had cached elsewhere.
-  // The top bit marks it fresh, apart from the write colors of in-place writes.
+  // A node-specific counter, scrambled: an owner's color then advances by one per
+  // write (unique_ptr::write, vector writes), so consecutive draws must not be
+  // consecutive colors, or a block freed and reused at once (mimalloc reuses LIFO)
+  // would soon walk into a color its previous occupant had cached elsewhere.
   static std::atomic<std::uint64_t> next{std::uint64_t{node_id()} << 40};
   std::uint64_t x = next.fetch_add(1, std::memory_order_relaxed);
   x ^= x >> 31;
   x *= 0x7fb5d329728ea185ull;
   x ^= x >> 27;
-  return ((x >> 48) << color_shift) | fresh_color_bit;
+  return (x >> 48) << color_shift;
 }
 
 const void* read_unique(std::uint64_t word, std::size_t size) {

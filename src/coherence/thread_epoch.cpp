@@ -146,16 +146,4 @@ std::atomic<std::uint64_t> g_node_tick{1};
 
 void end_epoch() { coherence_impl::epoch().end(); }
 
-void reserve_write_colors() noexcept {
-  // Write colors (coherence.hpp) are 1..32752, each handed out once per round of
-  // one node-wide counter. A thread reserves them 16 at a time, so a thread that
-  // writes in every epoch (a lock around each update) pays one atomic
-  // read-modify-write per 16 acquires.
-  constexpr std::uint64_t block = 16, colors = 2047 * block;
-  static std::atomic<std::uint64_t> reserved{0};
-  const std::uint64_t first = reserved.fetch_add(block, std::memory_order_relaxed) % colors + 1;
-  t_sync.next_color = first << color_shift;
-  t_sync.colors_left = block;
-}
-
 }  // namespace dstd::detail
