@@ -13,7 +13,6 @@
 namespace dstd::coherence_impl {
 namespace {
 
-
 // A thread's epoch is the last thing of the thread to count, so it gives its block
 // back when it ends and a program that starts many threads does not grow.
 common::thread_counters<counters>& all_counters() {
@@ -71,9 +70,9 @@ void thread_epoch::keep_pin(entry* e) {
   if (pinned.insert(e).second) {
     pins.push_back(e);
     detail::t_sync.epoch_busy = true;
-  }
-  else
+  } else {
     cache().unpin(e);
+  }
 }
 
 unsigned char* thread_epoch::find_dirty(std::uintptr_t addr, std::size_t size) noexcept {

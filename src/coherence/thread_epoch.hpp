@@ -94,7 +94,3 @@ void init();
 namespace dstd::detail {
 extern local_partition g_local_writable asm("dstd_local_partition");
 }  // namespace dstd::detail
-
-namespace dstd::coherence_impl {
-
-}  // namespace dstd::coherence_impl
