@@ -3,6 +3,7 @@
 #include <dstd/barrier>
 #include <dstd/channel.hpp>
 #include <dstd/condition_variable>
+#include <dstd/heap.hpp>
 #include <dstd/latch>
 #include <dstd/memory>
 #include <dstd/mutex>
@@ -10,6 +11,7 @@
 #include <dstd/settings.hpp>
 #include <dstd/shared_mutex>
 #include <dstd/thread>
+#include <dstd/vector>
 #include <gtest/gtest.h>
 
 #include <array>
@@ -17,6 +19,7 @@
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -87,6 +90,38 @@ TEST(Threads, SpawnNearRunsWhereTheObjectLives) {
   }
 }
 
+
+// An object built by make_*_on(node) keeps its mutex where it lives: locking it
+// there is the local CAS, and every node still locks the same mutex.
+struct guarded_counter {
+  using dstd_relocatable = std::true_type;
+  dstd::mutex m;
+  std::uint64_t n = 0;
+};
+
+TEST(Placement, MutexMembersLiveWithTheirObject) {
+  for (node_t r = 0; r < dstd::num_nodes(); ++r) {
+    auto s = dstd::make_shared_on<guarded_counter>(r);
+    auto u = dstd::make_unique_on<guarded_counter>(r);
+    auto v = dstd::make_vector_on<guarded_counter>(r, 3);
+    EXPECT_EQ(dstd::heap::home(s.get()), r);
+    EXPECT_EQ(std::as_const(s)->m.home(), r);
+    EXPECT_EQ(std::as_const(u)->m.home(), r);
+    for (const auto& g : std::as_const(v)) EXPECT_EQ(g.m.home(), r);
+    // Increment under the lock from every node; the owner node's lock is local.
+    std::vector<dstd::thread> ts;
+    for (node_t q = 0; q < dstd::num_nodes(); ++q)
+      ts.push_back(dstd::spawn_to(q, [](dstd::shared_ptr<guarded_counter> p) {
+        dstd::mutex m = std::as_const(p)->m;  // an alias: the lock outlives the cached copy
+        for (int i = 0; i < 50; ++i) {
+          std::lock_guard g(m);
+          ++p->n;
+        }
+      }, s));
+    for (auto& t : ts) t.join();
+    EXPECT_EQ(std::as_const(s)->n, 50u * dstd::num_nodes());
+  }
+}
 TEST(Threads, JoinSeesTheThreadsWrites) {
   auto data = dstd::make_shared<std::array<std::uint64_t, 4>>();
   std::vector<dstd::thread> ts;

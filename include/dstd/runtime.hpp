@@ -54,6 +54,22 @@ std::size_t call_remote(node_t node, trampoline_fn fn, const void* in, std::size
                         void* out, std::size_t cap);
 void check_node_id(node_t node);  // throws std::invalid_argument
 
+// Set while make_unique_on / make_shared_on / make_vector_on(node) construct an
+// object here that will live on another node: synchronization objects created
+// meanwhile (a dstd::mutex member, say) are homed at that node, with the object,
+// so that locking them there costs a CAS instead of a message to this node.
+inline constinit thread_local int t_construct_for = -1;  // -1: no such construction
+class construct_for {
+ public:
+  explicit construct_for(node_t node) noexcept : prev_(t_construct_for) { t_construct_for = static_cast<int>(node); }
+  ~construct_for() { t_construct_for = prev_; }
+  construct_for(const construct_for&) = delete;
+  construct_for& operator=(const construct_for&) = delete;
+
+ private:
+  int prev_;
+};
+
 // Runs at the destination: the bytes in `in` are the callable and its arguments
 // (relocated: this copy owns them and destroys them), the result is relocated
 // into `out` (the caller owns it from there).

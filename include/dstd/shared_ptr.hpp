@@ -288,6 +288,7 @@ class weak_ptr {
 };
 
 // Constructs a T and its control block in one block of `node`'s partition.
+// Synchronization objects the constructor creates (members) are homed at `node` too.
 template <class T, class... Args>
 shared_ptr<T> make_shared_on(node_t node, Args&&... args) {
   static_assert(detail::check_relocatable<T>());
@@ -298,8 +299,13 @@ shared_ptr<T> make_shared_on(node_t node, Args&&... args) {
                                                 : heap::allocate_on(node, off + sizeof(T), align));
   unsigned char* build = home;
   try {
-    if (!here) build = static_cast<unsigned char*>(heap::allocate(off + sizeof(T), align));
-    ::new (build + off) T(std::forward<Args>(args)...);
+    if (!here) {
+      build = static_cast<unsigned char*>(heap::allocate(off + sizeof(T), align));
+      detail::construct_for there(node);  // its mutexes, condition variables, ... live there too
+      ::new (build + off) T(std::forward<Args>(args)...);
+    } else {
+      ::new (build + off) T(std::forward<Args>(args)...);
+    }
   } catch (...) {
     if (build != home) heap::deallocate(build);
     heap::deallocate(home);

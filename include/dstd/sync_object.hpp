@@ -2,8 +2,10 @@
 // <dstd/condition_variable>, <dstd/semaphore>, <dstd/latch>, <dstd/barrier>,
 // <dstd/atomic> (wait/notify) and dstd::channel.
 //
-// Every dstd synchronization object has a home node: the node that constructed it.
-// Its state lives there and only the home's CPUs touch it. An operation from
+// Every dstd synchronization object has a home node: the node that constructed it,
+// or, for one constructed as part of an object that make_unique_on,
+// make_shared_on or make_vector_on(node) builds for another node, that node (a
+// mutex member lives with its object). Its state lives there and only the home's CPUs touch it. An operation from
 // another node is one control message to the home, executed by the home's runtime.
 // An operation that has to wait (a lock that is taken, an empty channel) is not
 // retried over the network. The home parks the request and answers it when another

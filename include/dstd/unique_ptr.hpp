@@ -200,13 +200,19 @@ unique_ptr<T> make_unique_for_overwrite() {
 }
 
 // Constructs a T here and places it in `node`'s partition (one allocation request
-// and one RDMA write when `node` is remote). Throws std::invalid_argument for a
+// and one RDMA write when `node` is remote). Synchronization objects the
+// constructor creates (members) are homed at `node` as well. Throws std::invalid_argument for a
 // bad node id, std::bad_alloc when that node's partition is full.
 template <class T, class... Args>
   requires(!std::is_array_v<T>)
 unique_ptr<T> make_unique_on(node_t node, Args&&... args) {
-  unique_ptr<T> local = make_unique<T>(std::forward<Args>(args)...);
-  if (node == node_id()) return local;
+  if (node == node_id()) return make_unique<T>(std::forward<Args>(args)...);
+  detail::check_node_id(node);
+  unique_ptr<T> local;
+  {
+    detail::construct_for there(node);  // its mutexes, condition variables, ... live there too
+    local = make_unique<T>(std::forward<Args>(args)...);
+  }
   detail::place_tboxes(*local, node);  // tboxes go where their owner goes (dstd/tbox.hpp)
   return unique_ptr<T>(static_cast<T*>(detail::relocate_to(node, local.release(), sizeof(T), alignof(T))));
 }

@@ -131,11 +131,13 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
     std::lock_guard lk(s.mu);
     auto it = s.states.find(r.obj);
     if (r.op == sync_op::create) {
+      std::memset(reinterpret_cast<void*>(r.obj), 0, sizeof(mutex_block));
       auto st = std::make_unique<home_state>();
       st->kind = static_cast<sync_kind>(r.a);
       st->param = r.b;
       if (st->kind == sync_kind::semaphore || st->kind == sync_kind::latch) st->count = static_cast<std::int64_t>(r.b);
       s.states[r.obj] = std::move(st);
+      ctx.reply();  // a creation for another node (sync_create) waits for this
       return;
     }
     if (it == s.states.end()) {
@@ -436,8 +438,19 @@ void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint64_t b) 
 }
 
 std::uint64_t sync_create(sync_kind kind, std::uint64_t param) {
+  if (t_construct_for >= 0 && static_cast<node_t>(t_construct_for) != node_id()) {
+    // Part of an object built here for another node (make_*_on): home it there.
+    void* block = heap::allocate_on(static_cast<node_t>(t_construct_for), sizeof(mutex_block), 16);
+    const auto obj = reinterpret_cast<std::uint64_t>(block);
+    try {
+      sync_call(obj, sync_op::create, static_cast<std::uint64_t>(kind), param);
+    } catch (...) {
+      heap::deallocate(block);
+      throw;
+    }
+    return obj;
+  }
   void* block = heap::allocate(sizeof(mutex_block), 16);
-  std::memset(block, 0, sizeof(mutex_block));
   const auto obj = reinterpret_cast<std::uint64_t>(block);
   const sync_request r{obj, sync_op::create, 0, static_cast<std::uint64_t>(kind), param};
   op_context ctx{node_id(), 0, {}};
