@@ -95,7 +95,7 @@ TEST(Threads, SpawnNearRunsWhereTheObjectLives) {
 // there is the local CAS, and every node still locks the same mutex.
 struct guarded_counter {
   using dstd_relocatable = std::true_type;
-  dstd::mutex m;
+  mutable dstd::mutex m;  // lockable through a const (shared, cached) view, as with std
   std::uint64_t n = 0;
 };
 
@@ -122,6 +122,29 @@ TEST(Placement, MutexMembersLiveWithTheirObject) {
     EXPECT_EQ(std::as_const(s)->n, 50u * dstd::num_nodes());
   }
 }
+// std::lock_guard on a mutex reached through a cached copy of its remote object:
+// the lock's acquire ends the epoch that pinned the copy, but unlock() reads the
+// mutex through the same reference, so the copy must outlive the lock. Evicting
+// the cache and filling it with other bytes in between must not reach the unlock.
+TEST(Placement, LockTakenThroughACachedCopyUnlocksAfterEviction) {
+  if (dstd::num_nodes() < 2) GTEST_SKIP() << "needs 2 nodes";
+  struct junk {
+    using dstd_relocatable = std::true_type;
+    std::array<std::uint64_t, 2> w;
+  };
+  static_assert(sizeof(junk) == sizeof(guarded_counter));
+  auto s = dstd::make_shared_on<guarded_counter>(1);
+  std::vector<dstd::shared_ptr<junk>> others;
+  for (int i = 0; i < 8; ++i) others.push_back(dstd::make_shared_on<junk>(1, junk{{~0ull, ~0ull}}));
+  for (int i = 0; i < 20; ++i) {
+    std::lock_guard g(std::as_const(s)->m);  // a reference into this thread's cached copy
+    dstd::coherence::clear_cache();          // drops every copy nobody holds
+    for (const auto& o : others) EXPECT_EQ(std::as_const(o)->w[0], ~0ull);  // new copies, other bytes
+    ++s->n;
+  }
+  EXPECT_EQ(std::as_const(s)->n, 20u);
+}
+
 TEST(Threads, JoinSeesTheThreadsWrites) {
   auto data = dstd::make_shared<std::array<std::uint64_t, 4>>();
   std::vector<dstd::thread> ts;

@@ -84,11 +84,27 @@ inline constexpr std::uint64_t color_one = std::uint64_t{1} << color_shift;
 // privately written in the ending epoch costs a few instructions.
 struct thread_sync_state {
   bool epoch_busy = false;        // the epoch holds pins, table slots or private copies (thread_epoch)
+  std::uint32_t held_copies = 0;  // copies kept alive for locks held in them (hold_lock_site)
   std::uint64_t acquired_at = 0;  // the node tick read at the latest acquire (shared copies before it are stale)
 };
 extern constinit thread_local thread_sync_state t_sync;
 extern std::atomic<std::uint64_t> g_node_tick;  // advanced by every shared-object fill
 void end_epoch();                  // the work release() does when the epoch is busy
+
+// A lock object (a mutex inside a shared object) may be reached through this
+// thread's copy of its remote object: `std::lock_guard g(std::as_const(p)->m)`.
+// The lock's own acquire ends the epoch that kept that copy alive, yet unlock()
+// still reads the mutex through the same reference. So a lock taken through a copy
+// keeps that copy (cache entry or private copy) until its unlock. Outside a busy
+// epoch no copy can hold it, and this costs one thread-local test.
+void hold_copy(const void* lock_object);
+void drop_held_copy(const void* lock_object) noexcept;
+inline void hold_lock_site(const void* lock_object) {
+  if (t_sync.epoch_busy) hold_copy(lock_object);
+}
+inline void drop_lock_site(const void* lock_object) noexcept {
+  if (t_sync.held_copies) drop_held_copy(lock_object);
+}
 // Bumps the color of the word `w` (stored at `stored`) before an in-place write
 // at the home: copies other nodes cached go stale. Per write, not per epoch: a
 // thread synchronized by means dstd cannot see (a std::thread pool) stays correct,

@@ -51,12 +51,6 @@ inline unsigned nodes() { return 1; }
 // Puts a vector's buffer on a node (std: nothing to do).
 template <class V>
 void place_on(V&, unsigned) {}
-// A lock on a mutex that may live in shared data (see the dstd version).
-template <class M>
-struct held_lock {
-  explicit held_lock(M& m) : lk(m) {}
-  std::unique_lock<M> lk;
-};
 template <class F, class... A>
 std::thread spawn_on(unsigned, F&& f, A&&... a) {
   return std::thread(std::forward<F>(f), std::forward<A>(a)...);
@@ -80,16 +74,6 @@ template <class V>
 void place_on(V& v, unsigned node) {
   v.place_on(node % dstd::num_nodes());
 }
-// A lock on a mutex reached through shared data. std::lock_guard keeps a reference
-// to the mutex until it unlocks; in dstd a mutex read from a shared object lives in
-// this thread's cached copy, which the lock's own acquire may release. So the guard
-// locks a local handle to the same mutex (a dstd::mutex copy is an alias).
-template <class M>
-struct held_lock {
-  explicit held_lock(const M& m) : handle(m), lk(handle) {}
-  M handle;
-  std::unique_lock<M> lk;
-};
 template <class F, class... A>
 dstd::thread spawn_on(unsigned node, F&& f, A&&... a) {
   return dstd::spawn_to(node % dstd::num_nodes(), std::forward<F>(f), std::forward<A>(a)...);

@@ -60,7 +60,7 @@ void worker(ns::shared_ptr<ns::vector<shard_ptr>> table, params p, std::uint64_t
     const std::uint64_t key = key_of(p.seed, z(r));
     shard_ptr& sp = shards[key % p.shards];
     const bool put = r.next() % 10 == 0;
-    port::held_lock<ns::mutex> g(std::as_const(sp)->m);
+    std::lock_guard<ns::mutex> g(std::as_const(sp)->m);
     if (put) {
       ++t.puts;
       auto& items = sp->items;

@@ -39,8 +39,8 @@ void worker(ns::shared_ptr<counters> shared, std::uint64_t ops, std::uint64_t se
   for (std::uint64_t i = 0; i < ops; ++i) {
     const pair_op& op = kOps[r.next() % 11];
     const std::int64_t x = static_cast<std::int64_t>(r.next() % 100) + 1;
-    port::held_lock<ns::mutex> first(std::as_const(shared)->m[op.a]);
-    port::held_lock<ns::mutex> second(std::as_const(shared)->m[op.b]);
+    std::lock_guard<ns::mutex> first(std::as_const(shared)->m[op.a]);
+    std::lock_guard<ns::mutex> second(std::as_const(shared)->m[op.b]);
     auto& c = shared->c;  // after both locks: the writes are written home at the unlocks
     if (op.move) {
       const bool forward = (r.next() & 1) != 0;

@@ -297,7 +297,7 @@ void media_service(frame_set frames, std::uint64_t post_id, ns::shared_ptr<media
     ++f;
   }
   {
-    port::held_lock<ns::mutex> g(std::as_const(shard)->m);
+    std::lock_guard<ns::mutex> g(std::as_const(shard)->m);
     auto& items = shard->items;
     for (auto& r : done) items.push_back(std::move(r));
   }
@@ -382,11 +382,11 @@ void compose_post(ns::shared_ptr<world> wp, config c, std::uint64_t i, std::uint
   p.media = *std::as_const(digests);
 
   {  // post storage
-    port::held_lock<ns::mutex> g(std::as_const(ps)->m);
+    std::lock_guard<ns::mutex> g(std::as_const(ps)->m);
     ps->posts.push_back(std::move(p));
   }
   {  // user timeline, kept in id order
-    port::held_lock<ns::mutex> g(std::as_const(ts)->m);
+    std::lock_guard<ns::mutex> g(std::as_const(ts)->m);
     auto& line = ts->lines[q.user / c.shards];
     line.insert(std::upper_bound(line.cbegin(), line.cend(), id), id);
   }

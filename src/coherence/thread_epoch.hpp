@@ -66,11 +66,24 @@ struct thread_epoch {
   void write_back(bool forget);
   // Ends the epoch: write back and forget, unpin, clear the table.
   void end();
+  // Moves the copy holding `lock_object` (a pinned cache entry or a private copy)
+  // out of the epoch, alive until release_held(lock_object).
+  void hold(const void* lock_object);
+  void release_held(const void* lock_object) noexcept;
 
   slot table[kSlots];
   std::vector<entry*> pins;
   std::unordered_set<entry*> pinned;
   std::vector<dirty_copy> dirty;
+  // Copies kept for locks held in them: a pinned entry, or a private copy already
+  // written home (its memory only).
+  struct held_copy {
+    const void* lock_object;
+    entry* e;
+    unsigned char* copy;
+    unsigned char* twin;
+  };
+  std::vector<held_copy> held;
   bool table_used = false;  // a slot was filled since the table was last cleared
   counters* count;
 };
