@@ -532,6 +532,51 @@ TEST(Vector, InPlaceWritesInEveryEpochAreSeenByReaders) {
   }
   EXPECT_GT(expect, 0);
 }
+// push_back trusts a tag kept with the capacity ("the buffer is on node t") instead
+// of testing the buffer's address: every way the buffer leaves or comes back must
+// keep that tag true, or a push_back would store into another node's partition.
+TEST(Vector, PushBackAfterTheBufferMovedAwayAndBack) {
+  if (dstd::num_nodes() < 3) GTEST_SKIP() << "needs 3 nodes";
+  auto p = dstd::make_unique<dvec>();
+  p->reserve(1000);  // room: every push_back below takes the short path if the tag says so
+  for (int i = 0; i < 10; ++i) p->push_back(i);
+  ASSERT_EQ(p->home(), 0u);
+  for (node_t r = 1; r < dstd::num_nodes(); ++r) {
+    auto back = dstd::run_on(
+        r,
+        [](dstd::unique_ptr<dvec> q, node_t r) {
+          (*q)[0] += 1;                                   // a write moves the buffer here
+          if (r % 2 == 0) q->push_back(static_cast<int>(100 + r));  // (odd r: the write alone)
+          const std::uint64_t home = q.read().home();
+          return step_result{std::move(q), home};
+        },
+        std::move(p), r);
+    p = std::move(back.owner);
+    EXPECT_EQ(back.seen, r);
+    p->push_back(static_cast<int>(200 + r));  // the buffer is on r: it must move back first
+    EXPECT_EQ(p->home(), 0u);
+  }
+  p->place_on(2);
+  p->push_back(300);
+  EXPECT_EQ(p->home(), 0u);
+  auto v = dstd::make_vector_on<int>(1, std::size_t{5}, 1);
+  v.reserve(64);  // moves it here: a non-const access
+  v.place_on(1);  // capacity stays, the buffer leaves
+  v.push_back(2);
+  EXPECT_EQ(v.home(), 0u);
+  EXPECT_EQ(std::accumulate(std::as_const(v).begin(), std::as_const(v).end(), 0), 7);
+  std::vector<int> want;
+  for (int i = 0; i < 10; ++i) want.push_back(i);
+  want[0] += static_cast<int>(dstd::num_nodes()) - 1;
+  for (node_t r = 1; r < dstd::num_nodes(); ++r) {
+    if (r % 2 == 0) want.push_back(static_cast<int>(100 + r));
+    want.push_back(static_cast<int>(200 + r));
+  }
+  want.push_back(300);
+  const dvec& got = *std::as_const(p);
+  EXPECT_EQ(std::vector<int>(got.begin(), got.end()), want);
+}
+
 TEST(Vector, PlacementAndErrors) {
   auto v = dstd::make_vector_on<int>(2, std::size_t{100}, 7);
   EXPECT_EQ(v.home(), 2u);

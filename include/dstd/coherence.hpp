@@ -119,6 +119,7 @@ inline void mark_written(void*& stored, std::uint64_t w) noexcept { stored = rei
 struct local_partition {
   std::uintptr_t begin = 0;
   std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
+  std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
 };
 extern const local_partition g_local asm("dstd_local_partition");
 

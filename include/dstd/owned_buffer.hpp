@@ -42,6 +42,13 @@ class owned_buffer {
   bool empty_block() const noexcept { return address() == 0; }
   bool is_local() const noexcept { return is_local_address(address()); }
   void swap(owned_buffer& o) noexcept { std::swap(w_, o.w_); }
+  // The word as a value, for slow paths that take the buffer by value so the
+  // container does not escape into the call (dstd::vector::room_for_push).
+  static owned_buffer from_word(std::uint64_t w) noexcept {
+    owned_buffer b;
+    b.w_ = reinterpret_cast<void*>(w);
+    return b;
+  }
 
   // Const access to the first `n` elements (the whole copy when remote).
   const T* read(std::size_t n) const {
@@ -58,7 +65,9 @@ class owned_buffer {
     return static_cast<const T*>(read_buffer_at(word(), i * sizeof(T), sizeof(T), n * sizeof(T)));
   }
   // Non-const access: a local buffer holding `n` elements (capacity `cap`).
-  T* write(std::size_t n, std::size_t cap) {
+  // `tagged_cap` (dstd::vector's capacity word) gets this node's home tag when the
+  // buffer moves here.
+  T* write(std::size_t n, std::size_t cap, std::uint64_t* tagged_cap = nullptr) {
     const std::uint64_t w = word();
     const std::uintptr_t a = w & address_mask;
     if (is_local_address(a)) [[likely]] {
@@ -66,8 +75,12 @@ class owned_buffer {
       return reinterpret_cast<T*>(a);
     }
     if (a == 0) return nullptr;
-    return move_here(n, cap);
+    T* p = move_here(n, cap);
+    if (tagged_cap) *tagged_cap = (*tagged_cap & address_mask) | g_local.cap_tag;
+    return p;
   }
+  // The buffer, known by the caller to be local (dstd::vector's tagged capacity).
+  T* local_data() const noexcept { return reinterpret_cast<T*>(address()); }
   // Non-const access that writes only past the first n elements (an append into
   // spare capacity). No color bump: a copy cached elsewhere holds at most the
   // first n elements (every operation that shrinks the size bumps the color), and
