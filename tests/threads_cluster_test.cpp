@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <random>
 #include <set>
@@ -143,6 +144,38 @@ TEST(Placement, LockTakenThroughACachedCopyUnlocksAfterEviction) {
     ++s->n;
   }
   EXPECT_EQ(std::as_const(s)->n, 20u);
+
+  // Two locks in one copy (std::scoped_lock, a recursive mutex locked twice), and a
+  // timed wait that unlocks and relocks inside: each unlock still finds its mutex.
+  struct locks {
+    using dstd_relocatable = std::true_type;
+    mutable dstd::mutex a, b;
+    mutable dstd::recursive_mutex r;
+    std::uint64_t pad = 0;
+  };
+  auto t = dstd::make_shared_on<locks>(1);
+  dstd::condition_variable cv;
+  auto evict = [&] {
+    dstd::coherence::clear_cache();
+    for (const auto& o : others) EXPECT_EQ(std::as_const(o)->w[0], ~0ull);
+  };
+  for (int i = 0; i < 10; ++i) {
+    {
+      std::scoped_lock g(std::as_const(t)->a, std::as_const(t)->b);
+      evict();
+    }
+    {
+      const locks& c = *std::as_const(t);
+      std::lock_guard x(c.r);
+      std::lock_guard y(c.r);
+      evict();
+    }
+    {
+      std::unique_lock lk(std::as_const(t)->a);
+      EXPECT_EQ(cv.wait_for(lk, std::chrono::milliseconds(1)), std::cv_status::timeout);
+      evict();
+    }
+  }
 }
 
 TEST(Threads, JoinSeesTheThreadsWrites) {

@@ -113,7 +113,7 @@ class receiver {
   std::uint64_t obj_ = 0;
 };
 
-// A channel homed on this node. capacity 0: unbounded.
+// A channel homed on this node (on `node` when built inside make_*_on(node, ...)). capacity 0: unbounded.
 template <class T>
 std::pair<sender<T>, receiver<T>> channel(std::size_t capacity = 0) {
   static_assert(detail::check_relocatable<T>());

@@ -95,12 +95,14 @@ void end_epoch();                  // the work release() does when the epoch is 
 // thread's copy of its remote object: `std::lock_guard g(std::as_const(p)->m)`.
 // The lock's own acquire ends the epoch that kept that copy alive, yet unlock()
 // still reads the mutex through the same reference. So a lock taken through a copy
-// keeps that copy (cache entry or private copy) until its unlock. Outside a busy
-// epoch no copy can hold it, and this costs one thread-local test.
-void hold_copy(const void* lock_object);
+// keeps that copy (cache entry or private copy) until its unlock, and a second lock
+// in the same copy takes one more reference. After the unlock the copy stays valid
+// until the thread's next synchronization, like any read. With nothing pinned or
+// held, no copy can hold the lock, and this costs two thread-local tests.
+void hold_copy(const void* lock_object) noexcept;
 void drop_held_copy(const void* lock_object) noexcept;
-inline void hold_lock_site(const void* lock_object) {
-  if (t_sync.epoch_busy) hold_copy(lock_object);
+inline void hold_lock_site(const void* lock_object) noexcept {
+  if (t_sync.epoch_busy || t_sync.held_copies) hold_copy(lock_object);
 }
 inline void drop_lock_site(const void* lock_object) noexcept {
   if (t_sync.held_copies) drop_held_copy(lock_object);

@@ -58,10 +58,13 @@ void check_node_id(node_t node);  // throws std::invalid_argument
 // object here that will live on another node: synchronization objects created
 // meanwhile (a dstd::mutex member, say) are homed at that node, with the object,
 // so that locking them there costs a CAS instead of a message to this node.
-inline constinit thread_local int t_construct_for = -1;  // -1: no such construction
+// make_unique, make_shared and the same-node make_*_on set it back to "here" for
+// the objects they build, so an object's sync objects live where it does.
+inline constexpr int construct_here = -1;
+inline constinit thread_local int t_construct_for = construct_here;
 class construct_for {
  public:
-  explicit construct_for(node_t node) noexcept : prev_(t_construct_for) { t_construct_for = static_cast<int>(node); }
+  explicit construct_for(int node) noexcept : prev_(t_construct_for) { t_construct_for = node; }
   ~construct_for() { t_construct_for = prev_; }
   construct_for(const construct_for&) = delete;
   construct_for& operator=(const construct_for&) = delete;

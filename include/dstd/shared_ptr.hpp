@@ -301,9 +301,10 @@ shared_ptr<T> make_shared_on(node_t node, Args&&... args) {
   try {
     if (!here) {
       build = static_cast<unsigned char*>(heap::allocate(off + sizeof(T), align));
-      detail::construct_for there(node);  // its mutexes, condition variables, ... live there too
+      detail::construct_for there(static_cast<int>(node));  // its mutexes, condition variables, ... live there too
       ::new (build + off) T(std::forward<Args>(args)...);
     } else {
+      detail::construct_for here(detail::construct_here);
       ::new (build + off) T(std::forward<Args>(args)...);
     }
   } catch (...) {

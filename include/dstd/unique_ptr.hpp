@@ -176,19 +176,29 @@ class unique_ptr {
   [[no_unique_address]] D d_{};
 };
 
-// Constructs a T in this node's partition.
+namespace detail {
+// Constructs a T in this node's partition; sync objects it creates are homed at
+// `sync_home` (construct_for).
 template <class T, class... Args>
-  requires(!std::is_array_v<T>)
-unique_ptr<T> make_unique(Args&&... args) {
+unique_ptr<T> make_unique_for(int sync_home, Args&&... args) {
   static_assert(detail::check_relocatable<T>());
   void* mem = heap::allocate(sizeof(T), alignof(T));
   try {
+    construct_for scope(sync_home);
     ::new (mem) T(std::forward<Args>(args)...);
   } catch (...) {
     heap::deallocate(mem);
     throw;
   }
   return unique_ptr<T>(static_cast<T*>(mem));
+}
+}  // namespace detail
+
+// Constructs a T in this node's partition.
+template <class T, class... Args>
+  requires(!std::is_array_v<T>)
+unique_ptr<T> make_unique(Args&&... args) {
+  return detail::make_unique_for<T>(detail::construct_here, std::forward<Args>(args)...);
 }
 
 template <class T>
@@ -208,11 +218,8 @@ template <class T, class... Args>
 unique_ptr<T> make_unique_on(node_t node, Args&&... args) {
   if (node == node_id()) return make_unique<T>(std::forward<Args>(args)...);
   detail::check_node_id(node);
-  unique_ptr<T> local;
-  {
-    detail::construct_for there(node);  // its mutexes, condition variables, ... live there too
-    local = make_unique<T>(std::forward<Args>(args)...);
-  }
+  // Its mutexes, condition variables, ... are homed there too.
+  unique_ptr<T> local = detail::make_unique_for<T>(static_cast<int>(node), std::forward<Args>(args)...);
   detail::place_tboxes(*local, node);  // tboxes go where their owner goes (dstd/tbox.hpp)
   return unique_ptr<T>(static_cast<T*>(detail::relocate_to(node, local.release(), sizeof(T), alignof(T))));
 }

@@ -63,7 +63,7 @@ thread_epoch::~thread_epoch() {
     std::fprintf(stderr, "dstd[node %u]: a thread's writes to shared objects could not be written home: %s\n",
                  node_id(), e.what());
   }
-  while (!held.empty()) release_held(held.back().lock_object);  // locks the thread never unlocked
+  while (!held.empty()) release_held(held.back().lock_object, false);  // locks the thread never unlocked
   all_counters().give_back(count);
 }
 
@@ -113,47 +113,82 @@ void thread_epoch::end() {
   detail::t_sync.epoch_busy = false;
 }
 
-void thread_epoch::hold(const void* lock_object) {
+void thread_epoch::hold(const void* lock_object) noexcept {
   const auto* p = static_cast<const unsigned char*>(lock_object);
-  for (std::size_t i = 0; i < pins.size(); ++i) {
-    entry* e = pins[i];
-    if (p >= e->data && p < e->data + e->size) {
-      held.push_back({lock_object, e, nullptr, nullptr});  // the epoch's pin moves to the hold
-      pins[i] = pins.back();
-      pins.pop_back();
-      pinned.erase(e);
-      ++detail::t_sync.held_copies;
-      return;
+  try {
+    held.reserve(held.size() + 1);  // below, nothing throws once the copy has left the epoch
+    for (std::size_t i = 0; i < pins.size(); ++i) {
+      entry* e = pins[i];
+      if (p >= e->data && p < e->data + e->size) {
+        held.push_back({lock_object, e, nullptr, nullptr, 0});  // the epoch's pin moves to the hold
+        pins[i] = pins.back();
+        pins.pop_back();
+        pinned.erase(e);
+        ++detail::t_sync.held_copies;
+        return;
+      }
     }
-  }
-  for (std::size_t i = 0; i < dirty.size(); ++i) {
-    dirty_copy& d = dirty[i];
-    if (p >= d.copy && p < d.copy + d.size) {
-      // Written home like every private copy, but its memory stays for the unlock.
-      for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
-        rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
-        bump(count->writebacks);
-        bump(count->writeback_bytes, len);
-      });
-      held.push_back({lock_object, nullptr, d.copy, d.twin});
-      dirty[i] = dirty.back();
-      dirty.pop_back();
-      ++detail::t_sync.held_copies;
-      return;
+    for (std::size_t i = 0; i < dirty.size(); ++i) {
+      dirty_copy& d = dirty[i];
+      if (p >= d.copy && p < d.copy + d.size) {
+        // Written home like every private copy, but its memory stays for the unlock.
+        for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
+          rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
+          bump(count->writebacks);
+          bump(count->writeback_bytes, len);
+        });
+        held.push_back({lock_object, nullptr, d.copy, d.twin, d.size});
+        dirty[i] = dirty.back();
+        dirty.pop_back();
+        ++detail::t_sync.held_copies;
+        return;
+      }
     }
+    // A second lock in a copy already held (a recursive lock, std::scoped_lock of two
+    // members): one more reference, so the first unlock does not let go of it.
+    for (std::size_t i = 0; i < held.size(); ++i) {
+      const held_copy h = held[i];
+      const bool inside = h.e ? (p >= h.e->data && p < h.e->data + h.e->size)
+                              : (p >= h.copy && p < h.copy + h.size);
+      if (inside) {
+        if (h.e) cache().pin(h.e);
+        held.push_back({lock_object, h.e, h.copy, h.twin, h.size});
+        ++detail::t_sync.held_copies;
+        return;
+      }
+    }
+  } catch (...) {
+    // No hold (out of memory, or the write home failed and the copy stays in the
+    // epoch): the lock is taken regardless, as before this existed.
   }
 }
 
-void thread_epoch::release_held(const void* lock_object) noexcept {
+void thread_epoch::release_held(const void* lock_object, bool into_epoch) noexcept {
   for (std::size_t i = held.size(); i-- > 0;) {
     if (held[i].lock_object != lock_object) continue;
-    if (held[i].e) cache().unpin(held[i].e);
-    if (held[i].copy) {
-      heap_impl::free_internal(held[i].copy);
-      std::free(held[i].twin);
-    }
+    const held_copy h = held[i];
     held.erase(held.begin() + static_cast<std::ptrdiff_t>(i));
     --detail::t_sync.held_copies;
+    if (h.e) {
+      // The pin goes back to the epoch: like any read, the copy stays valid until the
+      // thread's next synchronization (std::lock unlocks and relocks through it).
+      bool kept = false;
+      if (into_epoch) {
+        try {
+          keep_pin(h.e);
+          kept = true;
+        } catch (...) {
+        }
+      }
+      if (!kept) cache().unpin(h.e);
+    } else if (h.copy) {
+      bool shared = false;
+      for (const auto& o : held) shared = shared || o.copy == h.copy;
+      if (!shared) {
+        heap_impl::free_internal(h.copy);
+        std::free(h.twin);
+      }
+    }
     return;
   }
 }
@@ -190,7 +225,7 @@ constinit thread_local thread_sync_state t_sync{};
 std::atomic<std::uint64_t> g_node_tick{1};
 
 void end_epoch() { coherence_impl::epoch().end(); }
-void hold_copy(const void* lock_object) { coherence_impl::epoch().hold(lock_object); }
-void drop_held_copy(const void* lock_object) noexcept { coherence_impl::epoch().release_held(lock_object); }
+void hold_copy(const void* lock_object) noexcept { coherence_impl::epoch().hold(lock_object); }
+void drop_held_copy(const void* lock_object) noexcept { coherence_impl::epoch().release_held(lock_object, true); }
 
 }  // namespace dstd::detail

@@ -66,10 +66,13 @@ struct thread_epoch {
   void write_back(bool forget);
   // Ends the epoch: write back and forget, unpin, clear the table.
   void end();
-  // Moves the copy holding `lock_object` (a pinned cache entry or a private copy)
-  // out of the epoch, alive until release_held(lock_object).
-  void hold(const void* lock_object);
-  void release_held(const void* lock_object) noexcept;
+  // Moves the copy holding `lock_object` (a pinned cache entry, a private copy, or
+  // a copy another lock already holds) out of the epoch, alive until
+  // release_held(lock_object). Best effort: on failure nothing is held.
+  void hold(const void* lock_object) noexcept;
+  // Drops the latest hold of `lock_object`; a cache entry's pin returns to the
+  // epoch (`into_epoch`) or is released.
+  void release_held(const void* lock_object, bool into_epoch) noexcept;
 
   slot table[kSlots];
   std::vector<entry*> pins;
@@ -82,6 +85,7 @@ struct thread_epoch {
     entry* e;
     unsigned char* copy;
     unsigned char* twin;
+    std::size_t size;  // of the private copy
   };
   std::vector<held_copy> held;
   bool table_used = false;  // a slot was filled since the table was last cleared

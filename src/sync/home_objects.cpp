@@ -445,7 +445,10 @@ std::uint64_t sync_create(sync_kind kind, std::uint64_t param) {
     try {
       sync_call(obj, sync_op::create, static_cast<std::uint64_t>(kind), param);
     } catch (...) {
-      heap::deallocate(block);
+      try {  // the home may have created it before the reply was lost: it destroys and frees
+        sync_post(obj, sync_op::destroy);
+      } catch (...) {
+      }
       throw;
     }
     return obj;
