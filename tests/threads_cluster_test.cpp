@@ -360,6 +360,31 @@ TEST(Channel, BoundedSendWaitsAndClosedReceiverRefuses) {
   t.join();
 }
 
+// Items still queued when the receiver goes are destroyed (by the receiver's drain),
+// and a send after that fails and destroys its own item: each item once.
+struct tracked {
+  using dstd_relocatable = std::true_type;
+  dstd::atomic<std::uint64_t> destroyed;  // an alias of the test's counter
+  bool live = true;
+  explicit tracked(const dstd::atomic<std::uint64_t>& c) : destroyed(c) {}
+  tracked(tracked&& o) noexcept : destroyed(o.destroyed), live(std::exchange(o.live, false)) {}
+  ~tracked() {
+    if (live) destroyed.fetch_add(1);
+  }
+};
+
+TEST(Channel, DroppedReceiverDestroysQueuedItems) {
+  const node_t n = dstd::num_nodes();
+  dstd::atomic<std::uint64_t> destroyed(0);
+  auto [tx, rx] = dstd::run_on(2 % n, [] { return dstd::channel<tracked>(); });
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(tx.send(tracked(destroyed)));
+  EXPECT_EQ(destroyed.load(), 0u);
+  dstd::spawn_to(3 % n, [](dstd::receiver<tracked> r) { (void)r; }, std::move(rx)).join();
+  EXPECT_EQ(destroyed.load(), 5u) << "the dropped receiver destroys what was queued";
+  EXPECT_FALSE(tx.send(tracked(destroyed)));
+  EXPECT_EQ(destroyed.load(), 6u) << "a refused item is destroyed by its sender";
+}
+
 // ---- the other primitives across nodes ---------------------------------------
 
 TEST(Sync, SemaphoreLatchBarrierSharedMutexRecursiveMutexAtomics) {

@@ -11,12 +11,14 @@
 //   forgotten. Sending a dstd::unique_ptr sends its 8 bytes and the object stays put.
 // - Senders are copyable (each copy counts); when the last sender is gone and the
 //   queue is empty, recv() returns std::nullopt. send() returns false once the
-//   receiver is gone. Items left in a channel whose receiver is gone are not destroyed.
+//   receiver is gone. Dropping the receiver closes the channel to senders, then
+//   receives and destroys the items still queued (on the receiver's thread).
 // - send and recv are synchronization operations of the coherence contract.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <optional>
@@ -83,8 +85,17 @@ class receiver {
     return *this;
   }
   receiver(const receiver&) = delete;
+  // Closes the channel to senders, then receives and destroys what is still queued
+  // (here, as std would destroy a queue's items with the queue).
   ~receiver() {
-    if (obj_) detail::sync_post(obj_, detail::sync_op::chan_drop_receiver);
+    if (!obj_) return;
+    try {
+      detail::sync_call(obj_, detail::sync_op::chan_drop_receiver);
+      while (take(detail::sync_op::chan_try_recv)) {
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "dstd: dropping a channel receiver: %s\n", e.what());
+    }
   }
 
   // The next item; std::nullopt once every sender is gone and the queue is empty.

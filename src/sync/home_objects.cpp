@@ -346,6 +346,10 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
           }
         } else if (st.senders == 0 || r.op == sync_op::chan_try_recv) {
           ctx.reply(&zero, 1);  // closed (or, for try_recv, nothing yet)
+          if (!st.receiver_alive && st.senders == 0) {  // the dropped receiver's drain is done
+            s.states.erase(it);
+            heap::deallocate(reinterpret_cast<void*>(r.obj));
+          }
         } else {
           ctx.park(st.q);
         }
@@ -359,19 +363,20 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
           for (auto& w : st.q) ctx.grant(w, &zero, 1);  // closed
           st.q.clear();
         }
-        if (st.senders == 0 && !st.receiver_alive) {
+        if (st.senders == 0 && !st.receiver_alive && st.items.empty()) {  // (else the receiver drains)
           s.states.erase(it);
           heap::deallocate(reinterpret_cast<void*>(r.obj));
         }
         return;
       case sync_op::chan_drop_receiver:
+        // Sends are refused from now on (parked ones too: their senders destroy
+        // their items). The receiver then drains what is queued and destroys it on
+        // its own thread (item destructors may block, so never here), and its last
+        // try_recv frees the channel once no sender is left.
         st.receiver_alive = false;
         for (auto& w : st.q2) ctx.grant(w, &zero, 1);
         st.q2.clear();
-        if (st.senders == 0) {
-          s.states.erase(it);
-          heap::deallocate(reinterpret_cast<void*>(r.obj));
-        }
+        ctx.reply();
         return;
       default:
         std::fprintf(stderr, "dstd[node %u]: unknown synchronization operation %u\n", node_id(),
