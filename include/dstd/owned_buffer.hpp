@@ -27,6 +27,10 @@
 
 namespace dstd::detail {
 
+// The size of a heap partition (the largest block) without a call once the heap is
+// up: containers check it on every growth and string construction.
+inline std::size_t partition_bytes() noexcept { return g_local.size ? g_local.size : heap::partition_size(); }
+
 template <class T>
 class owned_buffer {
  public:
@@ -138,7 +142,7 @@ class owned_buffer {
  private:
   static constexpr std::size_t block_align = alignof(T) < 16 ? 16 : alignof(T);
   static T* allocate(std::size_t cap) {
-    if (cap > heap::partition_size() / sizeof(T)) throw std::bad_alloc();
+    if (cap > partition_bytes() / sizeof(T)) throw std::bad_alloc();
     return static_cast<T*>(heap::allocate(cap * sizeof(T), block_align));
   }
   static void destroy_elements(void* p, std::size_t n) noexcept {
