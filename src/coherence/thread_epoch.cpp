@@ -82,13 +82,17 @@ unsigned char* thread_epoch::find_dirty(std::uintptr_t addr, std::size_t size) n
   return nullptr;
 }
 
+void thread_epoch::write_home(const dirty_copy& d) {
+  for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
+    rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
+    bump(count->writebacks);
+    bump(count->writeback_bytes, len);
+  });
+}
+
 void thread_epoch::write_back(bool forget) {
   for (auto& d : dirty) {
-    for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
-      rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
-      bump(count->writebacks);
-      bump(count->writeback_bytes, len);
-    });
+    write_home(d);
     if (!forget) std::memcpy(d.twin, d.copy, d.size);
   }
   if (!forget) return;
@@ -131,12 +135,7 @@ void thread_epoch::hold(const void* lock_object) noexcept {
     for (std::size_t i = 0; i < dirty.size(); ++i) {
       dirty_copy& d = dirty[i];
       if (p >= d.copy && p < d.copy + d.size) {
-        // Written home like every private copy, but its memory stays for the unlock.
-        for_each_changed_run(d.copy, d.twin, d.size, [&](std::size_t off, std::size_t len) {
-          rma::write(reinterpret_cast<void*>(d.addr + off), d.copy + off, len);
-          bump(count->writebacks);
-          bump(count->writeback_bytes, len);
-        });
+        write_home(d);  // like every private copy at the epoch's end, but its memory stays for the unlock
         held.push_back({lock_object, nullptr, d.copy, d.twin, d.size});
         dirty[i] = dirty.back();
         dirty.pop_back();

@@ -62,6 +62,8 @@ struct thread_epoch {
   void keep_pin(entry* e);
   // The thread's private copy covering [addr, addr+size), or nullptr.
   unsigned char* find_dirty(std::uintptr_t addr, std::size_t size) noexcept;
+  // Writes one private copy's changed bytes home.
+  void write_home(const dirty_copy& d);
   // Writes every private copy's changed bytes home; forgets the copies if `forget`.
   void write_back(bool forget);
   // Ends the epoch: write back and forget, unpin, clear the table.
