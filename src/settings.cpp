@@ -44,8 +44,9 @@ constexpr entry kRegistry[] = {
     {"DSTD_SPIN_US", "200",
      "how long the runtime thread keeps polling after its last activity before it sleeps"},
     {"DSTD_IDLE_WAIT_US", "1000",
-     "longest sleep of an idle runtime thread that peers cannot ring (nodes on several hosts): "
-     "bounds the extra latency of a request reaching an idle node"},
+     "longest sleep of a runtime thread that peers cannot ring (nodes on several hosts, or while "
+     "it steps aside for a thread polling in a wait): bounds the extra latency of a request "
+     "reaching a node whose threads stopped polling"},
     {"DSTD_DOORBELL", "1",
      "1: when all nodes share a host, a peer that posts to a sleeping node wakes it through a "
      "futex in /dev/shm; 0: sleep on the CQ wait fd with DSTD_IDLE_WAIT_US timeouts instead"},

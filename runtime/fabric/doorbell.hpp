@@ -35,6 +35,27 @@ class doorbell {
   }
   void wake(node_t node) noexcept;
 
+  // A runtime thread that stepped aside for a spinning poller (fabric/pollers.hpp)
+  // asks to be rung when that poller leaves, and stops asking when another one comes.
+  // Its request (2) never overwrites an idle sleeper's flag (1).
+  void request_ring(node_t self) noexcept {
+    std::uint32_t idle = 0;
+    slots_[self].sleeping.compare_exchange_strong(idle, 2, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+  }
+  void cancel_ring_request(node_t self) noexcept {
+    std::uint32_t requested = 2;
+    slot& s = slots_[self];
+    if (s.sleeping.load(std::memory_order_relaxed) == 2)
+      s.sleeping.compare_exchange_strong(requested, 0, std::memory_order_relaxed);
+  }
+  std::uint32_t sequence(node_t self) const noexcept { return slots_[self].seq.load(std::memory_order_acquire); }
+  // Sleeps until a ring or wake() after `seq` was read, at most `timeout_ns`.
+  void wait_for_ring(node_t self, std::uint32_t seq, std::int64_t timeout_ns) noexcept {
+    wait(slots_[self], seq, timeout_ns / 1000);
+    slots_[self].sleeping.store(0, std::memory_order_relaxed);
+  }
+
   // Sleeper side. Returns false (no sleep) if poll_once() found work after the flag was set.
   template <class Poll>
   bool sleep(node_t self, Poll&& poll_once, std::int64_t timeout_us) {

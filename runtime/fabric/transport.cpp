@@ -446,6 +446,7 @@ int transport::progress() {
 }
 
 void transport::wait(op_ctx& ctx) {
+  pollers::spinning polling(pollers_);
   unsigned spins = 0;
   while (ctx.state.load(std::memory_order_acquire) == 0) {
     if (progress() == 0 && ++spins > 64) sched_yield();

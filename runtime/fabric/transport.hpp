@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "dstd/runtime.hpp"
+#include "fabric/pollers.hpp"
 
 struct fid_fabric;
 struct fid_domain;
@@ -92,13 +93,19 @@ class transport {
   // Waits for `ctx` by driving progress; throws on a failed operation.
   void wait(op_ctx& ctx);
 
+  // Threads spinning on the CQ in their waits, and the runtime thread's step aside.
+  pollers& polling() noexcept { return pollers_; }
+
   // The CQ's wait fd, or -1 when the provider offers none.
   int wait_fd() const { return wait_fd_; }
   // True if it is safe to block on wait_fd() now (fi_trywait).
   bool trywait();
 
   // Peers on this host that may be asleep get rung after every post to them.
-  void set_doorbell(doorbell* bell) { bell_ = bell; }
+  void set_doorbell(doorbell* bell) {
+    bell_ = bell;
+    pollers_.set_doorbell(bell, self_);
+  }
 
   const std::string& provider() const { return provider_; }
   std::size_t max_message() const { return recv_size_; }
@@ -138,6 +145,7 @@ class transport {
   send_failure_handler on_send_failure_ = nullptr;
   long long post_timeout_ms_ = 5000;
   doorbell* bell_ = nullptr;
+  pollers pollers_{*this};
 };
 
 // Files a job creates in /dev/shm are named after its job id, so that dstdrun can
