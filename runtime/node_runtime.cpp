@@ -362,6 +362,24 @@ void run_thread_job(call_job& job, detail::trampoline_fn fn) {
   }
 }
 
+// Spins on the CQ as this node's poller (fabric/pollers.hpp) until done() or the
+// DSTD_SPIN_US window ends, and returns done(). When it returns false the caller is
+// about to block, so polling has been handed back to the runtime thread.
+template <class Done>
+bool spin_poll(runtime& rt, Done&& done) {
+  const std::int64_t until = now_ns() + rt.spin_ns;
+  pollers::spinning polling(rt.tr.polling());
+  unsigned spins = 0;
+  while (!done()) {
+    if (now_ns() >= until) {
+      polling.hand_over();
+      return false;
+    }
+    if (rt.tr.progress() == 0 && ++spins > 64) sched_yield();
+  }
+  return true;
+}
+
 void worker_loop() {
   runtime& rt = *g_rt;
   std::vector<std::uint8_t> out(rt.tr.max_message());
@@ -374,18 +392,13 @@ void worker_loop() {
       // by the worker that will run it, and the runtime thread steps aside
       // (pollers.hpp). BM_spawn_join_remote, shm, 2 cores: 2.3 us, from 9-18 us when
       // the runtime thread handed each spawn to a worker spinning on the queue.
-      const std::int64_t until = now_ns() + rt.spin_ns;
+      const auto job_queued = [&] { return rt.queued.load(std::memory_order_acquire) != 0; };
       if (rt.nodes > 1 && !rt.worker_polling.exchange(true, std::memory_order_acquire)) {
-        {
-          pollers::spinning polling(rt.tr.polling());
-          unsigned spins = 0;
-          while (rt.queued.load(std::memory_order_acquire) == 0 && now_ns() < until)
-            if (rt.tr.progress() == 0 && ++spins > 64) sched_yield();
-          if (rt.queued.load(std::memory_order_acquire) == 0) polling.hand_over();
-        }
+        spin_poll(rt, job_queued);
         rt.worker_polling.store(false, std::memory_order_release);
       } else {
-        while (rt.queued.load(std::memory_order_acquire) == 0 && now_ns() < until) sched_yield();
+        const std::int64_t until = now_ns() + rt.spin_ns;
+        while (!job_queued() && now_ns() < until) sched_yield();
       }
       std::unique_lock lk(rt.pool_mu);
       if (rt.jobs.empty()) {
@@ -622,12 +635,14 @@ void progress_loop_body() {
     // host has cores: a spinning poller may then wait for a core while its peers wait
     // for it (kvstore on 4 nodes lost 13% so). The sleep is bounded by
     // DSTD_IDLE_WAIT_US where peers cannot ring us.
-    if (rt.tr.polling().count() > 0 && rt.running_threads.load(std::memory_order_relaxed) < static_cast<int>(rt.cores) &&
-        now_ns() < next_heartbeat) {
-      flush_old_batches(now_ns());
-      if (rt.tr.polling().step_aside(std::min<std::int64_t>(rt.idle_wait_us * 1000, next_heartbeat - now_ns()), rt.cores)) {
-        rt.last_activity_ns.store(now_ns(), std::memory_order_relaxed);
-        continue;
+    if (rt.tr.polling().count() > 0 && rt.running_threads.load(std::memory_order_relaxed) < static_cast<int>(rt.cores)) {
+      const std::int64_t t = now_ns();
+      if (t < next_heartbeat) {
+        flush_old_batches(t);
+        if (rt.tr.polling().step_aside(std::min<std::int64_t>(rt.idle_wait_us * 1000, next_heartbeat - t), rt.cores)) {
+          rt.last_activity_ns.store(now_ns(), std::memory_order_relaxed);
+          continue;
+        }
       }
     }
     int n = rt.tr.progress();
@@ -686,18 +701,10 @@ void progress_loop_body() {
 
 void wait_reply(pending_reply& p) {
   runtime& rt = *g_rt;
-  const std::int64_t until = now_ns() + rt.spin_ns;
-  unsigned spins = 0;
-  pollers::spinning polling(rt.tr.polling());
-  while (!p.done.load(std::memory_order_acquire)) {
-    if (now_ns() < until) {
-      if (rt.tr.progress() == 0 && ++spins > 64) sched_yield();
-      continue;
-    }
-    polling.hand_over();  // no-op after the first time
+  if (!spin_poll(rt, [&] { return p.done.load(std::memory_order_acquire) != 0; })) {
     rt.blocked_waiters.fetch_add(1);
     wake_runtime();
-    p.done.wait(0, std::memory_order_acquire);
+    while (p.done.load(std::memory_order_acquire) == 0) p.done.wait(0, std::memory_order_acquire);
     rt.blocked_waiters.fetch_sub(1);
   }
   while (p.done.load(std::memory_order_acquire) != 2) sched_yield();  // replier's last touch
@@ -1033,15 +1040,7 @@ void wait_nonzero(std::atomic<int>& flag) {
   if (rt && rt->nodes > 1) {
     // As wait_reply: drive progress ourselves for the spin window (the completion
     // message is then handled by this thread), then sleep.
-    const std::int64_t until = now_ns() + rt->spin_ns;
-    unsigned spins = 0;
-    {
-      pollers::spinning polling(rt->tr.polling());
-      while (flag.load(std::memory_order_acquire) == 0 && now_ns() < until)
-        if (rt->tr.progress() == 0 && ++spins > 64) sched_yield();
-      if (flag.load(std::memory_order_acquire) != 0) return;
-      polling.hand_over();
-    }
+    if (spin_poll(*rt, [&] { return flag.load(std::memory_order_acquire) != 0; })) return;
     rt->blocked_waiters.fetch_add(1);
     wake_runtime();
     while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
