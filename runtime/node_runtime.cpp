@@ -1108,6 +1108,11 @@ namespace dstd {
 node_t node_id() noexcept { return rt::g_rt ? rt::g_rt->self : 0; }
 node_t num_nodes() noexcept { return rt::g_rt ? rt::g_rt->nodes : 1; }
 
+traffic_stats local_traffic() noexcept { return rt::g_rt ? rt::read_counters() : traffic_stats{}; }
+traffic_stats traffic_of(node_t node) {
+  return run_on(node, [] { return local_traffic(); });
+}
+
 namespace detail {
 void check_node_id(node_t node) { rt::check_node(node); }
 

@@ -77,10 +77,7 @@ node_t controller_place(bool round_robin);
 unsigned total_cores();
 
 // Counters of the runtime itself (messages and RMA), printed with DSTD_STATS=1.
-struct counters {
-  std::uint64_t messages_sent, messages_received, rma_reads, rma_writes, bytes_read, bytes_written,
-      atomics, calls_served;
-};
+using counters = traffic_stats;
 counters read_counters() noexcept;
 void count_rma(bool write, std::size_t bytes) noexcept;
 void count_atomic() noexcept;

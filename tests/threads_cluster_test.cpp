@@ -17,6 +17,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -383,6 +384,64 @@ TEST(Channel, DroppedReceiverDestroysQueuedItems) {
   EXPECT_EQ(destroyed.load(), 5u) << "the dropped receiver destroys what was queued";
   EXPECT_FALSE(tx.send(tracked(destroyed)));
   EXPECT_EQ(destroyed.load(), 6u) << "a refused item is destroyed by its sender";
+}
+
+// Unbounded sends from other nodes are one-way under a lease, yet none is lost or
+// reordered: two threads on each of three nodes send numbered items; each then hands
+// its sender to the next node, whose drop may reach the home before the items do.
+TEST(Channel, OneWaySendsKeepEachThreadsOrderAndAllArriveBeforeClose) {
+  ASSERT_GE(dstd::num_nodes(), 4u);
+  constexpr std::uint64_t kPerThread = 3000;
+  auto [tx, rx] = dstd::channel<std::uint64_t>();  // homed here, unbounded
+  dstd::atomic<std::uint64_t> replies(0);  // control messages the sending nodes received while sending
+  std::vector<dstd::thread> ts;
+  for (node_t r = 1; r < 4; ++r)
+    for (std::uint64_t k = 0; k < 2; ++k)
+      ts.push_back(dstd::spawn_to(r, [](dstd::sender<std::uint64_t> s, std::uint64_t tag,
+                                        dstd::atomic<std::uint64_t> replies) {
+        const std::uint64_t before = dstd::local_traffic().messages_received;
+        for (std::uint64_t i = 0; i < kPerThread; ++i)
+          if (!s.send(tag << 32 | i)) std::abort();
+        replies.fetch_add(dstd::local_traffic().messages_received - before);
+        const node_t next = dstd::this_thread::node() % 3 + 1;
+        dstd::spawn_to(next, [](dstd::sender<std::uint64_t> moved) { (void)moved; }, std::move(s)).join();
+      }, tx, r * 2 + k, replies));
+  { auto drop = std::move(tx); }
+  std::map<std::uint64_t, std::uint64_t> next;  // per sending thread: the number it must send next
+  std::uint64_t count = 0, out_of_order = 0;
+  while (auto v = rx.recv()) {
+    std::uint64_t& want = next[*v >> 32];
+    if ((*v & 0xffffffffu) != want) ++out_of_order;
+    want = (*v & 0xffffffffu) + 1;
+    ++count;
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(count, 6 * kPerThread) << "every item arrived before the channel read as closed";
+  EXPECT_EQ(out_of_order, 0u) << "each thread's items arrive in the order it sent them";
+  EXPECT_EQ(next.size(), 6u);
+  // A round trip per send would bring 6 x kPerThread replies back.
+  EXPECT_LT(replies.load(), kPerThread) << "sends after a node's first are one-way";
+}
+
+// The receiver's drop settles the leases: items posted one-way before it are drained
+// and destroyed by the receiver, later sends are refused, and nothing is lost twice.
+TEST(Channel, ReceiverDroppedWhileRemoteNodesPostDestroysEachItemOnce) {
+  ASSERT_GE(dstd::num_nodes(), 4u);
+  dstd::atomic<std::uint64_t> destroyed(0), refused(0), accepted(0);
+  auto [tx, rx] = dstd::run_on(1, [] { return dstd::channel<tracked>(); });
+  std::vector<dstd::thread> ts;
+  for (node_t r = 2; r < 4; ++r)
+    ts.push_back(dstd::spawn_to(r, [](dstd::sender<tracked> s, dstd::atomic<std::uint64_t> d,
+                                      dstd::atomic<std::uint64_t> no, dstd::atomic<std::uint64_t> yes) {
+      for (int i = 0; i < 400; ++i) (s.send(tracked(d)) ? yes : no).fetch_add(1);
+    }, tx, destroyed, refused, accepted));
+  dstd::spawn_to(1, [](dstd::receiver<tracked> r) {
+    for (int i = 0; i < 50; ++i) (void)r.recv();  // received items die here
+  }, std::move(rx)).join();
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(accepted.load() + refused.load(), 800u);
+  EXPECT_GE(accepted.load(), 50u);
+  EXPECT_EQ(destroyed.load(), 800u) << "each item destroyed exactly once: received, drained or refused";
 }
 
 // ---- the other primitives across nodes ---------------------------------------

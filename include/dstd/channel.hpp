@@ -2,11 +2,20 @@
 //
 // There is no std counterpart; this is Rust's mpsc shape:
 //   auto [tx, rx] = dstd::channel<T>(capacity);   // capacity 0: unbounded
-// - The queue lives on the node that created the channel (its home). send() is one
-//   control message to the home carrying T's bytes; it waits (queued at the home)
-//   only while a bounded channel is full. recv() at the home takes the next item in
-//   place; from another node it is one round trip. A receiver that finds the queue
-//   empty waits at the home, and the next send hands it the item directly.
+// - The queue lives on the node that created the channel (its home). A send carries
+//   T's bytes to the home in one control message. On an unbounded channel it is
+//   one-way, as Rust's unbounded send never blocks: the first send from a node is a
+//   round trip that obtains a lease (the home's promise to count what this node
+//   sends while the receiver lives); later sends from that node just post. On a
+//   bounded channel every send is a round trip and waits (queued at the home) while
+//   the channel is full. Items from one thread arrive in the order it sent them.
+//   recv() at the home takes the next item in place; from another node it is one
+//   round trip. A receiver that finds the queue empty waits at the home, and the
+//   next send hands it the item directly.
+// - Closing is exact despite one-way sends: the receiver's drop and the last
+//   sender's drop revoke the leases, and each node answers with how many items it
+//   sent under its lease; the home waits for those items before it reports the
+//   channel closed or lets the dropped receiver drain.
 // - T must be relocatable: the item travels as bytes and the sender's copy is
 //   forgotten. Sending a dstd::unique_ptr sends its 8 bytes and the object stays put.
 // - Senders are copyable (each copy counts); when the last sender is gone and the
@@ -67,8 +76,7 @@ class sender {
     alignas(T) unsigned char bytes[sizeof(T)];
     ::new (bytes) T(std::move(v));
     coherence::release();
-    std::uint8_t ok = 0;
-    detail::sync_call(obj_, op, 0, 0, bytes, sizeof bytes, &ok, 1);
+    const bool ok = detail::channel_put(obj_, op, bytes, sizeof bytes);
     if (!ok) std::launder(reinterpret_cast<T*>(bytes))->~T();  // not taken: still ours
     return ok;
   }

@@ -36,6 +36,16 @@ using node_t = std::uint32_t;
 node_t node_id() noexcept;
 node_t num_nodes() noexcept;
 
+// A node's traffic since it started (what DSTD_STATS=1 prints at exit): for tests and
+// tools that check what an operation costs on the wire.
+struct traffic_stats {
+  std::uint64_t messages_sent, messages_received;  // control messages
+  std::uint64_t rma_reads, rma_writes, bytes_read, bytes_written, atomics;
+  std::uint64_t calls_served;  // run_on calls and threads run here for other nodes
+};
+traffic_stats local_traffic() noexcept;
+traffic_stats traffic_of(node_t node);  // throws std::invalid_argument for a bad node id
+
 // Thrown by run_on() when the function threw on the remote node; what() names the node.
 class remote_error : public std::runtime_error {
  public:

@@ -41,8 +41,11 @@ enum class sync_op : std::uint32_t {
   latch_count_down, latch_wait, latch_try_wait,
   barrier_arrive_wait, barrier_arrive_drop,
   atomic_wait, atomic_notify_one, atomic_notify_all,  // obj = the word, a = old value
-  chan_send, chan_try_send, chan_recv, chan_try_recv, chan_add_sender, chan_drop_sender,
-  chan_drop_receiver,
+  chan_send, chan_try_send,                 // a = 1: the sending node asks for a lease
+  chan_recv, chan_try_recv, chan_add_sender, chan_drop_sender, chan_drop_receiver,
+  chan_send_leased,   // one-way, under a lease: a = lease generation, b = sequence number
+  chan_revoke_lease,  // home -> leasing node: a = generation
+  chan_lease_ack,     // leasing node -> home: a = generation, b = items sent under it
 };
 
 enum class sync_kind : std::uint64_t { mutex = 1, rmutex, shared_mutex, cv, semaphore, latch, barrier, channel };
@@ -59,7 +62,12 @@ std::size_t sync_call(std::uint64_t obj, sync_op op, std::uint64_t a = 0, std::u
                       const void* payload = nullptr, std::size_t len = 0, void* out = nullptr,
                       std::size_t cap = 0);
 // One-way.
-void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a = 0, std::uint64_t b = 0);
+void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a = 0, std::uint64_t b = 0,
+               const void* payload = nullptr, std::size_t len = 0);
+// A channel send of `len` item bytes (src/sync/channel_leases.cpp): one-way while this
+// node holds the channel's lease, else a round trip that may obtain one. False if
+// the item was not taken (receiver gone; try_send to a full channel).
+bool channel_put(std::uint64_t obj, sync_op op, const void* item, std::size_t len);
 // A new object homed here, of `kind`, with `param`; returns its address.
 std::uint64_t sync_create(sync_kind kind, std::uint64_t param);
 // This thread's id, unique in the job (dstd::this_thread::get_id()'s value).

@@ -11,7 +11,9 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -32,6 +34,20 @@ struct waiter {
   std::vector<std::uint8_t> data;  // a blocked sender's item
 };
 
+// A sending node's lease on a channel (see dstd/channel.hpp): while it holds one, the
+// node posts items one-way, numbered per node from 0, and the home puts them in
+// that order. A revoked lease is settled once its node has told how many items it
+// sent and all of them are in.
+struct channel_lease {
+  static constexpr std::uint64_t unknown = ~std::uint64_t{0};
+  node_t node = 0;
+  std::uint64_t gen = 0;
+  std::uint64_t received = 0;   // the next sequence number to put in the queue
+  std::uint64_t sent = unknown;  // from the node's acknowledgement of the revoke
+  bool revoked = false;
+  std::map<std::uint64_t, std::vector<std::uint8_t>> early;  // arrived before their predecessors
+};
+
 struct home_state {
   sync_kind kind{};
   std::uint64_t param = 0;
@@ -43,6 +59,10 @@ struct home_state {
   std::deque<std::vector<std::uint8_t>> items;  // channel
   std::uint64_t senders = 1;
   bool receiver_alive = true;
+  bool receiver_drained = false;  // the dropped receiver found the queue empty
+  std::vector<channel_lease> leases;
+  std::uint64_t next_lease = 1;
+  std::optional<waiter> drop_waiter;  // a receiver's drop, until the leases settle
 };
 
 struct completion {
@@ -67,6 +87,8 @@ struct op_context {
   node_t src;
   std::uint64_t cookie;
   std::vector<completion> done;
+  std::vector<std::pair<node_t, sync_request>> posts;  // sent with the completions
+  void post(node_t to, const sync_request& r) { posts.emplace_back(to, r); }
   void reply(const void* d = nullptr, std::size_t n = 0) { grant(src, cookie, d, n); }
   void grant(node_t s, std::uint64_t c, const void* d = nullptr, std::size_t n = 0, std::uint16_t status = 0) {
     if (c == 0) return;  // a post
@@ -113,6 +135,7 @@ void unlock_mutex_at_home(std::uint64_t block, op_context& ctx) {
 
 void finish(op_context& ctx) {
   for (auto& c : ctx.done) rt::complete_sync(c.src, c.cookie, c.data.data(), c.data.size(), c.status);
+  for (auto& [to, r] : ctx.posts) rt::sync_post(to, &r, sizeof r);
 }
 
 // Channel replies: one flag byte (1: an item follows, 0: closed or empty), then the item.
@@ -121,6 +144,56 @@ std::vector<std::uint8_t> with_flag(std::uint8_t flag, const std::vector<std::ui
   r[0] = flag;
   if (!item.empty()) std::memcpy(r.data() + 1, item.data(), item.size());
   return r;
+}
+
+// ---- channel leases (the home's side; the sender's is channel_leases.cpp) ----
+
+// A new item: to the receiver waiting for one, else to the queue.
+void deliver(home_state& st, std::vector<std::uint8_t> item, op_context& ctx) {
+  if (!st.q.empty()) {
+    const auto reply = with_flag(1, item);
+    ctx.grant(st.q.front(), reply.data(), reply.size());
+    st.q.pop_front();
+  } else {
+    st.items.push_back(std::move(item));
+  }
+}
+
+channel_lease& lease_of(home_state& st, node_t node, std::uint64_t gen, std::uint64_t obj) {
+  for (auto& l : st.leases)
+    if (l.node == node && l.gen == gen) return l;
+  std::fprintf(stderr, "dstd[node %u]: channel %#llx: node %u uses lease %llu, which it does not hold\n", node_id(),
+               (unsigned long long)obj, node, (unsigned long long)gen);
+  std::abort();
+}
+
+void revoke_leases(std::uint64_t obj, home_state& st, op_context& ctx) {
+  for (auto& l : st.leases)
+    if (!l.revoked) {
+      l.revoked = true;
+      ctx.post(l.node, sync_request{obj, sync_op::chan_revoke_lease, 0, l.gen, 0});
+    }
+}
+
+// Forgets the settled leases; once none is left, answers what waited for them: a
+// dropped receiver's drain, and receivers told the channel is closed.
+void settle_leases(home_state& st, op_context& ctx) {
+  std::erase_if(st.leases, [](const channel_lease& l) { return l.revoked && l.received == l.sent; });
+  if (!st.leases.empty()) return;
+  if (st.drop_waiter) {
+    ctx.grant(*st.drop_waiter);
+    st.drop_waiter.reset();
+  }
+  if (st.senders == 0 && st.items.empty()) {
+    for (auto& w : st.q) ctx.grant(w, &zero, 1);
+    st.q.clear();
+  }
+}
+
+// Nothing can reach the channel any more: no sender, no lease, and the dropped
+// receiver has drained it.
+bool channel_finished(const home_state& st) {
+  return !st.receiver_alive && st.receiver_drained && st.senders == 0 && st.leases.empty();
 }
 
 void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx) {
@@ -319,13 +392,22 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
           ctx.reply(&zero, 1);  // Rust's SendError: the receiver is gone
           return;
         }
-        if (!st.q.empty()) {  // a receiver waits: hand the item over directly
-          ctx.grant(st.q.front(), with_flag(1, item).data(), 1 + item.size());
-          st.q.pop_front();
-          ctx.reply(&one, 1);
-        } else if (st.param == 0 || st.items.size() < st.param) {
-          st.items.push_back(std::move(item));
-          ctx.reply(&one, 1);
+        if (!st.q.empty() || st.param == 0 || st.items.size() < st.param) {
+          deliver(st, std::move(item), ctx);
+          // An unbounded channel leases a remote sending node that asks and has none.
+          const bool lease = r.a == 1 && st.param == 0 && ctx.src != node_id() &&
+                             std::none_of(st.leases.begin(), st.leases.end(),
+                                          [&](const channel_lease& l) { return l.node == ctx.src; });
+          if (!lease) {
+            ctx.reply(&one, 1);
+            return;
+          }
+          channel_lease& l = st.leases.emplace_back();
+          l.node = ctx.src;
+          l.gen = st.next_lease++;
+          std::uint8_t granted[9] = {1};
+          std::memcpy(granted + 1, &l.gen, 8);
+          ctx.reply(granted, sizeof granted);
         } else if (r.op == sync_op::chan_try_send) {
           ctx.reply(&zero, 1);
         } else {
@@ -333,6 +415,28 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
         }
         return;
       }
+      case sync_op::chan_send_leased: {
+        // Items from a revoked lease still count: its node took their numbers
+        // before it saw the revoke, and the dropped receiver drains them.
+        channel_lease& l = lease_of(st, ctx.src, r.a, r.obj);
+        std::vector<std::uint8_t> item(payload, payload + r.len);
+        if (r.b != l.received) {
+          l.early.emplace(r.b, std::move(item));
+          return;
+        }
+        deliver(st, std::move(item), ctx);
+        ++l.received;
+        for (auto e = l.early.begin(); e != l.early.end() && e->first == l.received; e = l.early.erase(e)) {
+          deliver(st, std::move(e->second), ctx);
+          ++l.received;
+        }
+        if (l.revoked) settle_leases(st, ctx);
+        return;
+      }
+      case sync_op::chan_lease_ack:
+        lease_of(st, ctx.src, r.a, r.obj).sent = r.b;
+        settle_leases(st, ctx);
+        break;
       case sync_op::chan_recv:
       case sync_op::chan_try_recv:
         if (!st.items.empty()) {
@@ -344,44 +448,50 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
             ctx.grant(st.q2.front(), &one, 1);
             st.q2.pop_front();
           }
-        } else if (st.senders == 0 || r.op == sync_op::chan_try_recv) {
-          ctx.reply(&zero, 1);  // closed (or, for try_recv, nothing yet)
-          if (!st.receiver_alive && st.senders == 0) {  // the dropped receiver's drain is done
-            s.states.erase(it);
-            heap::deallocate(reinterpret_cast<void*>(r.obj));
-          }
-        } else {
-          ctx.park(st.q);
+          return;
         }
+        if (r.op == sync_op::chan_try_recv) {
+          ctx.reply(&zero, 1);  // nothing yet
+          if (!st.receiver_alive) st.receiver_drained = true;  // the dropped receiver's drain is done
+          break;
+        }
+        if (st.senders == 0 && st.leases.empty())
+          ctx.reply(&zero, 1);  // closed
+        else
+          ctx.park(st.q);
         return;
       case sync_op::chan_add_sender:
         ++st.senders;
         ctx.reply();
         return;
       case sync_op::chan_drop_sender:
-        if (--st.senders == 0 && st.items.empty()) {
-          for (auto& w : st.q) ctx.grant(w, &zero, 1);  // closed
-          st.q.clear();
+        // The last sender: items another node posted may still be on their way, so
+        // the leases are revoked and the channel reads as closed once they settle.
+        if (--st.senders == 0) {
+          revoke_leases(r.obj, st, ctx);
+          settle_leases(st, ctx);
         }
-        if (st.senders == 0 && !st.receiver_alive && st.items.empty()) {  // (else the receiver drains)
-          s.states.erase(it);
-          heap::deallocate(reinterpret_cast<void*>(r.obj));
-        }
-        return;
+        break;
       case sync_op::chan_drop_receiver:
         // Sends are refused from now on (parked ones too: their senders destroy
-        // their items). The receiver then drains what is queued and destroys it on
-        // its own thread (item destructors may block, so never here), and its last
-        // try_recv frees the channel once no sender is left.
+        // their items). Once the leased items are in, the receiver drains what is
+        // queued and destroys it on its own thread (item destructors may block, so
+        // never here); the channel is freed when that drain and every sender are done.
         st.receiver_alive = false;
         for (auto& w : st.q2) ctx.grant(w, &zero, 1);
         st.q2.clear();
-        ctx.reply();
+        revoke_leases(r.obj, st, ctx);
+        st.drop_waiter = waiter{ctx.src, ctx.cookie, 0, {}};
+        settle_leases(st, ctx);
         return;
       default:
         std::fprintf(stderr, "dstd[node %u]: unknown synchronization operation %u\n", node_id(),
                      static_cast<unsigned>(r.op));
         std::abort();
+    }
+    if (st.kind == sync_kind::channel && channel_finished(st)) {
+      s.states.erase(it);
+      heap::deallocate(reinterpret_cast<void*>(r.obj));
     }
   }
   if (unlock_after) {  // cv_wait: queued first, so a notify after this unlock finds the waiter
@@ -407,7 +517,11 @@ void handle(node_t src, std::uint64_t cookie, const void* payload, std::size_t l
                  node_id(), src, r.len, len - sizeof r);
     std::abort();
   }
-  op_context ctx{src, cookie, {}};
+  if (r.op == sync_op::chan_revoke_lease) {  // this node is the sender, not the home
+    revoke_channel_lease(r.obj, r.a);
+    return;
+  }
+  op_context ctx{src, cookie, {}, {}};
   execute(r, static_cast<const std::uint8_t*>(payload) + sizeof r, ctx);
   finish(ctx);
 }
@@ -416,6 +530,31 @@ void handle(node_t src, std::uint64_t cookie, const void* payload, std::size_t l
 
 void install_sync_handler() { rt::set_sync_handler(&handle); }
 
+namespace {
+// A request and its payload in one buffer, on the stack when small (every lock,
+// wait and small channel item).
+class request_bytes {
+ public:
+  request_bytes(const sync_request& r, const void* payload) {
+    if (sizeof r + r.len > sizeof small_) {
+      large_.resize(sizeof r + r.len);
+      buf_ = large_.data();
+    }
+    std::memcpy(buf_, &r, sizeof r);
+    if (r.len) std::memcpy(buf_ + sizeof r, payload, r.len);
+    size_ = sizeof r + r.len;
+  }
+  const std::uint8_t* data() const noexcept { return buf_; }
+  std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::uint8_t small_[256];
+  std::vector<std::uint8_t> large_;
+  std::uint8_t* buf_ = small_;
+  std::size_t size_ = 0;
+};
+}  // namespace
+
 std::size_t sync_call(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint64_t b, const void* payload,
                       std::size_t len, void* out, std::size_t cap) {
   std::uint8_t scratch[8];  // a status byte the caller does not want
@@ -423,23 +562,14 @@ std::size_t sync_call(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint6
     out = scratch;
     cap = sizeof scratch;
   }
-  // Requests with small payloads (every lock, wait, small channel item) stay on the stack.
-  std::uint8_t small[256];
-  std::vector<std::uint8_t> large;
-  std::uint8_t* buf = small;
-  if (sizeof(sync_request) + len > sizeof small) {
-    large.resize(sizeof(sync_request) + len);
-    buf = large.data();
-  }
-  const sync_request r{obj, op, static_cast<std::uint32_t>(len), a, b};
-  std::memcpy(buf, &r, sizeof r);
-  if (len) std::memcpy(buf + sizeof r, payload, len);
-  return rt::sync_request(heap::home(reinterpret_cast<void*>(obj)), buf, sizeof r + len, out, cap);
+  const request_bytes req({obj, op, static_cast<std::uint32_t>(len), a, b}, payload);
+  return rt::sync_request(heap::home(reinterpret_cast<void*>(obj)), req.data(), req.size(), out, cap);
 }
 
-void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint64_t b) {
-  const sync_request r{obj, op, 0, a, b};
-  rt::sync_post(heap::home(reinterpret_cast<void*>(obj)), &r, sizeof r);
+void sync_post(std::uint64_t obj, sync_op op, std::uint64_t a, std::uint64_t b, const void* payload,
+               std::size_t len) {
+  const request_bytes req({obj, op, static_cast<std::uint32_t>(len), a, b}, payload);
+  rt::sync_post(heap::home(reinterpret_cast<void*>(obj)), req.data(), req.size());
 }
 
 std::uint64_t sync_create(sync_kind kind, std::uint64_t param) {
@@ -461,7 +591,7 @@ std::uint64_t sync_create(sync_kind kind, std::uint64_t param) {
   void* block = heap::allocate(sizeof(mutex_block), 16);
   const auto obj = reinterpret_cast<std::uint64_t>(block);
   const sync_request r{obj, sync_op::create, 0, static_cast<std::uint64_t>(kind), param};
-  op_context ctx{node_id(), 0, {}};
+  op_context ctx{node_id(), 0, {}, {}};
   execute(r, nullptr, ctx);
   return obj;
 }
