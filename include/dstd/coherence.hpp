@@ -122,6 +122,10 @@ struct local_partition {
   std::uintptr_t begin = 0;
   std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
   std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
+  // A 1-node job: no fabric, so dstd::rma atomics are CPU atomics on this node's
+  // words, and no object is remote (no cached or private copies). Lets shared_ptr
+  // update its counts inline, as std does.
+  bool one_node = false;
 };
 extern const local_partition g_local asm("dstd_local_partition");
 
