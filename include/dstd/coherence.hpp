@@ -111,7 +111,8 @@ inline void drop_lock_site(const void* lock_object) noexcept {
 // at the home: copies other nodes cached go stale. Per write, not per epoch: a
 // thread synchronized by means dstd cannot see (a std::thread pool) stays correct,
 // and the color wraps only after 65536 writes to one object. (Hot loops index a
-// span taken once, which pays this once.)
+// span taken once, which pays this once.) In a 1-node job no other node can hold a
+// copy: writers test g_local.one_node first and skip the test and the bump.
 inline void mark_written(void*& stored, std::uint64_t w) noexcept { stored = reinterpret_cast<void*>(w + color_one); }
 
 // This node's partition, for the inline "is it here?" test on every access. The
@@ -124,7 +125,9 @@ struct local_partition {
   std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
   // A 1-node job: no fabric, so dstd::rma atomics are CPU atomics on this node's
   // words, and no object is remote (no cached or private copies). Lets shared_ptr
-  // update its counts inline, as std does.
+  // update its counts inline, as std does, and every accessor test this one flag
+  // instead of the range (writes skip the color bump: no other node has a copy).
+  // Multi-node jobs pay one more test per local access for it.
   bool one_node = false;
 };
 extern const local_partition g_local asm("dstd_local_partition");

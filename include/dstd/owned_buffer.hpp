@@ -10,6 +10,8 @@
 //  - Non-const access to a remote buffer moves the whole buffer here (one RDMA read
 //    into a fresh local block; the old home frees its block asynchronously). To a
 //    local buffer it bumps the color, so copies other nodes cached go stale.
+//  - In a 1-node job (g_local.one_node) every buffer is here and no other node
+//    caches one: each access tests that flag first and is then plain memory.
 //  - Elements are relocatable, so growing, inserting and moving relocate them with
 //    memcpy/memmove, never move constructors.
 #pragma once
@@ -57,14 +59,14 @@ class owned_buffer {
   // Const access to the first `n` elements (the whole copy when remote).
   const T* read(std::size_t n) const {
     const std::uintptr_t a = address();
-    if (is_local_address(a) || n == 0 || a == 0) [[likely]]
+    if (g_local.one_node || is_local_address(a) || n == 0 || a == 0) [[likely]]
       return reinterpret_cast<const T*>(a);
     return static_cast<const T*>(read_unique(word(), n * sizeof(T)));
   }
   // Const access to element i of n (only its chunk when remote).
   const T* read_at(std::size_t i, std::size_t n) const {
     const std::uintptr_t a = address();
-    if (is_local_address(a)) [[likely]]
+    if (g_local.one_node || is_local_address(a)) [[likely]]
       return reinterpret_cast<const T*>(a) + i;
     return static_cast<const T*>(read_buffer_at(word(), i * sizeof(T), sizeof(T), n * sizeof(T)));
   }
@@ -74,6 +76,10 @@ class owned_buffer {
   T* write(std::size_t n, std::size_t cap, std::uint64_t* tagged_cap = nullptr) {
     const std::uint64_t w = word();
     const std::uintptr_t a = w & address_mask;
+    // One node: every block is here and no other node caches a copy, so there is
+    // nothing to test or bump. No store to the word either, so a loop indexing a
+    // non-const vector keeps it in a register, as it keeps std::vector's pointer.
+    if (g_local.one_node) return reinterpret_cast<T*>(a);
     if (is_local_address(a)) [[likely]] {
       mark_written(w_, w);  // copies cached elsewhere go stale
       return reinterpret_cast<T*>(a);

@@ -221,7 +221,7 @@ class shared_ptr {
   const T* read_ptr() const {
     static_assert(detail::check_relocatable<T>());
     const auto a = reinterpret_cast<std::uintptr_t>(p_);
-    if (detail::is_local_address(a)) [[likely]]
+    if ((detail::g_local.one_node && a) || detail::is_local_address(a)) [[likely]]
       return p_;
     if (!a) detail::null_dereference("dstd::shared_ptr");
     return static_cast<const T*>(detail::read_shared(p_, sizeof(T)));
@@ -229,7 +229,7 @@ class shared_ptr {
   T* write_ptr() {
     static_assert(detail::check_relocatable<T>());
     const auto a = reinterpret_cast<std::uintptr_t>(p_);
-    if (detail::is_local_address(a)) [[likely]]
+    if ((detail::g_local.one_node && a) || detail::is_local_address(a)) [[likely]]
       return p_;
     if (!a) detail::null_dereference("dstd::shared_ptr");
     return static_cast<T*>(detail::write_shared(const_cast<std::remove_cv_t<T>*>(p_), sizeof(T)));
