@@ -49,6 +49,19 @@ class doorbell {
     if (s.sleeping.load(std::memory_order_relaxed) == 2)
       s.sleeping.compare_exchange_strong(requested, 0, std::memory_order_relaxed);
   }
+  // A runtime thread that keeps polling beside its node's spinning poller only
+  // because the host looked oversubscribed says so: its peers then leave it out of
+  // the runnable count, which it would otherwise inflate for them (pollers.cpp).
+  void set_polling_under_load(node_t self, bool on) noexcept {
+    if (slots_[self].under_load.load(std::memory_order_relaxed) != on)
+      slots_[self].under_load.store(on, std::memory_order_relaxed);
+  }
+  unsigned others_polling_under_load(node_t self) const noexcept {
+    unsigned n = 0;
+    for (std::size_t r = 0; r < bytes_ / sizeof(slot); ++r)
+      n += r != self && slots_[r].under_load.load(std::memory_order_relaxed);
+    return n;
+  }
   std::uint32_t sequence(node_t self) const noexcept { return slots_[self].seq.load(std::memory_order_acquire); }
   // Sleeps until a ring or wake() after `seq` was read, at most `timeout_ns`.
   void wait_for_ring(node_t self, std::uint32_t seq, std::int64_t timeout_ns) noexcept {
@@ -61,6 +74,7 @@ class doorbell {
   bool sleep(node_t self, Poll&& poll_once, std::int64_t timeout_us) {
     slot& s = slots_[self];
     const std::uint32_t seq = s.seq.load(std::memory_order_acquire);
+    s.under_load.store(0, std::memory_order_relaxed);  // asleep: not polling at all
     s.sleeping.store(1, std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_seq_cst);
     if (poll_once() > 0) {
@@ -76,6 +90,7 @@ class doorbell {
   struct alignas(64) slot {
     std::atomic<std::uint32_t> seq;
     std::atomic<std::uint32_t> sleeping;
+    std::atomic<std::uint32_t> under_load;
   };
   static void wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept;
   slot* slots_ = nullptr;

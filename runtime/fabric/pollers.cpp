@@ -75,7 +75,17 @@ void pollers::wake_runtime_thread() noexcept {
 }
 
 bool pollers::step_aside(std::int64_t timeout_ns, unsigned cores) noexcept {
-  if (count() == 0 || !host_has_idle_cores(cores)) return false;
+  if (count() == 0) return false;
+  // Peers' runtime threads that poll only because the host looked busy are not
+  // counted: each would step aside too, and counting them kept all of them polling
+  // (a channel ping-pong between two nodes on 2 cores ran 4 pollers, 3.5x the
+  // context switches of a round trip).
+  const unsigned others = bell_ ? bell_->others_polling_under_load(self_) : 0;
+  if (!host_has_idle_cores(cores + others)) {
+    if (bell_) bell_->set_polling_under_load(self_, true);
+    return false;
+  }
+  if (bell_) bell_->set_polling_under_load(self_, false);
   const std::uint32_t seq = bell_ ? bell_->sequence(self_) : wake_seq_.load(std::memory_order_acquire);
   stepped_aside_.store(1, std::memory_order_seq_cst);
   // Dekker with the pollers' decrement: either the last one sees the flag (and
