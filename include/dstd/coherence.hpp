@@ -123,9 +123,10 @@ struct local_partition {
   std::uintptr_t begin = 0;
   std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
   std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
-  // A 1-node job: no object is remote and no other node caches a copy, so every
-  // accessor tests this one flag instead of the range, and writes skip the color
-  // bump. Multi-node jobs pay one more test per local access for it. (An inline
+  // A 1-node job: no other node caches a copy, so unique_ptr and buffer writes test
+  // this flag and skip the locality test, the color bump and the store to the
+  // word. Reads keep the range test (as cheap as a flag test), so multi-node reads
+  // pay nothing for it. (An inline
   // shared_ptr count on 1 node was tried and dropped: gemm ran 30% slower with the
   // same inner loop, for a reason not found.)
   bool one_node = false;

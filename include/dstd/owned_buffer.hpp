@@ -10,8 +10,8 @@
 //  - Non-const access to a remote buffer moves the whole buffer here (one RDMA read
 //    into a fresh local block; the old home frees its block asynchronously). To a
 //    local buffer it bumps the color, so copies other nodes cached go stale.
-//  - In a 1-node job (g_local.one_node) every buffer is here and no other node
-//    caches one: each access tests that flag first and is then plain memory.
+//  - In a 1-node job (g_local.one_node) no other node caches a buffer, so a write
+//    skips the locality test and the color bump.
 //  - Elements are relocatable, so growing, inserting and moving relocate them with
 //    memcpy/memmove, never move constructors.
 #pragma once
@@ -59,14 +59,14 @@ class owned_buffer {
   // Const access to the first `n` elements (the whole copy when remote).
   const T* read(std::size_t n) const {
     const std::uintptr_t a = address();
-    if (g_local.one_node || is_local_address(a) || n == 0 || a == 0) [[likely]]
+    if (is_local_address(a) || n == 0 || a == 0) [[likely]]
       return reinterpret_cast<const T*>(a);
     return static_cast<const T*>(read_unique(word(), n * sizeof(T)));
   }
   // Const access to element i of n (only its chunk when remote).
   const T* read_at(std::size_t i, std::size_t n) const {
     const std::uintptr_t a = address();
-    if (g_local.one_node || is_local_address(a)) [[likely]]
+    if (is_local_address(a)) [[likely]]
       return reinterpret_cast<const T*>(a) + i;
     return static_cast<const T*>(read_buffer_at(word(), i * sizeof(T), sizeof(T), n * sizeof(T)));
   }

@@ -202,7 +202,7 @@ class shared_ptr {
   const T* read_ptr() const {
     static_assert(detail::check_relocatable<T>());
     const auto a = reinterpret_cast<std::uintptr_t>(p_);
-    if ((detail::g_local.one_node && a) || detail::is_local_address(a)) [[likely]]
+    if (detail::is_local_address(a)) [[likely]]
       return p_;
     if (!a) detail::null_dereference("dstd::shared_ptr");
     return static_cast<const T*>(detail::read_shared(p_, sizeof(T)));
@@ -210,7 +210,7 @@ class shared_ptr {
   T* write_ptr() {
     static_assert(detail::check_relocatable<T>());
     const auto a = reinterpret_cast<std::uintptr_t>(p_);
-    if ((detail::g_local.one_node && a) || detail::is_local_address(a)) [[likely]]
+    if (detail::is_local_address(a)) [[likely]]
       return p_;
     if (!a) detail::null_dereference("dstd::shared_ptr");
     return static_cast<T*>(detail::write_shared(const_cast<std::remove_cv_t<T>*>(p_), sizeof(T)));

@@ -20,8 +20,8 @@
 //  - Converting unique_ptr<Derived> to unique_ptr<Base> is not offered: the object
 //    would be copied between nodes as sizeof(Base) bytes.
 // Costs: local access is a range check (and a color increment for writes) on top
-// of std's; in a 1-node job, a test of one flag and of null (nothing is remote or
-// cached elsewhere). See README "Coherence" for measured figures. Raw reference lifetimes:
+// of std's; in a 1-node job a write tests one flag and null instead (no other node
+// caches a copy). See README "Coherence" for measured figures. Raw reference lifetimes:
 // dstd/coherence.hpp. Explicit borrows: dstd/borrow.hpp.
 #pragma once
 
@@ -152,7 +152,7 @@ class unique_ptr {
     static_assert(detail::check_relocatable<T>());
     const std::uint64_t w = word();
     const std::uintptr_t a = w & detail::address_mask;
-    if ((detail::g_local.one_node && a) || detail::is_local_address(a)) [[likely]]
+    if (detail::is_local_address(a)) [[likely]]
       return reinterpret_cast<const T*>(a);
     if (!a) detail::null_dereference("dstd::unique_ptr");
     return static_cast<const T*>(detail::read_unique(w, sizeof(T)));
