@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/container/small_vector.hpp>
+
 #include "dstd/heap.hpp"
 #include "dstd/sync_object.hpp"
 #include "node_runtime.hpp"
@@ -65,11 +67,13 @@ struct home_state {
   std::optional<waiter> drop_waiter;  // a receiver's drop, until the leases settle
 };
 
+// A reply to send once the shard lock is released. Inline storage covers every
+// status byte and small channel item, so the common operation allocates nothing.
 struct completion {
   node_t src;
   std::uint64_t cookie;
   std::uint16_t status;
-  std::vector<std::uint8_t> data;
+  boost::container::small_vector<std::uint8_t, 40> data;
 };
 
 constexpr std::size_t kShards = 16;
@@ -86,14 +90,23 @@ std::uint8_t one = 1, zero = 0;
 struct op_context {
   node_t src;
   std::uint64_t cookie;
-  std::vector<completion> done;
-  std::vector<std::pair<node_t, sync_request>> posts;  // sent with the completions
+  boost::container::small_vector<completion, 2> done;
+  boost::container::small_vector<std::pair<node_t, sync_request>, 2> posts;  // sent with the completions
   void post(node_t to, const sync_request& r) { posts.emplace_back(to, r); }
   void reply(const void* d = nullptr, std::size_t n = 0) { grant(src, cookie, d, n); }
   void grant(node_t s, std::uint64_t c, const void* d = nullptr, std::size_t n = 0, std::uint16_t status = 0) {
     if (c == 0) return;  // a post
     const auto* b = static_cast<const std::uint8_t*>(d);
-    done.push_back({s, c, status, std::vector<std::uint8_t>(b, b + n)});
+    auto& out = done.emplace_back(completion{s, c, status, {}});
+    out.data.assign(b, b + n);
+  }
+  // A channel reply: one flag byte (1: an item follows, 0: closed or empty), then the item.
+  void grant_item(node_t s, std::uint64_t c, const std::uint8_t* item, std::size_t n) {
+    if (c == 0) return;
+    auto& out = done.emplace_back(completion{s, c, 0, {}});
+    out.data.resize(1 + n);
+    out.data[0] = 1;
+    std::memcpy(out.data.data() + 1, item, n);
   }
   void grant(const waiter& w, const void* d = nullptr, std::size_t n = 0) { grant(w.src, w.cookie, d, n); }
   void park(std::deque<waiter>& q, std::uint64_t arg = 0, std::vector<std::uint8_t> data = {}) {
@@ -138,24 +151,16 @@ void finish(op_context& ctx) {
   for (auto& [to, r] : ctx.posts) rt::sync_post(to, &r, sizeof r);
 }
 
-// Channel replies: one flag byte (1: an item follows, 0: closed or empty), then the item.
-std::vector<std::uint8_t> with_flag(std::uint8_t flag, const std::vector<std::uint8_t>& item = {}) {
-  std::vector<std::uint8_t> r(1 + item.size());
-  r[0] = flag;
-  if (!item.empty()) std::memcpy(r.data() + 1, item.data(), item.size());
-  return r;
-}
-
 // ---- channel leases (the home's side; the sender's is channel_leases.cpp) ----
 
-// A new item: to the receiver waiting for one, else to the queue.
-void deliver(home_state& st, std::vector<std::uint8_t> item, op_context& ctx) {
+// A new item: to the receiver waiting for one (copied once, into its reply), else
+// to the queue.
+void deliver(home_state& st, const std::uint8_t* item, std::size_t n, op_context& ctx) {
   if (!st.q.empty()) {
-    const auto reply = with_flag(1, item);
-    ctx.grant(st.q.front(), reply.data(), reply.size());
+    ctx.grant_item(st.q.front().src, st.q.front().cookie, item, n);
     st.q.pop_front();
   } else {
-    st.items.push_back(std::move(item));
+    st.items.emplace_back(item, item + n);
   }
 }
 
@@ -387,13 +392,12 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
         return;
       case sync_op::chan_send:
       case sync_op::chan_try_send: {
-        std::vector<std::uint8_t> item(payload, payload + r.len);
         if (!st.receiver_alive) {
           ctx.reply(&zero, 1);  // Rust's SendError: the receiver is gone
           return;
         }
         if (!st.q.empty() || st.param == 0 || st.items.size() < st.param) {
-          deliver(st, std::move(item), ctx);
+          deliver(st, payload, r.len, ctx);
           // An unbounded channel leases a remote sending node that asks and has none.
           const bool lease = r.a == 1 && st.param == 0 && ctx.src != node_id() &&
                              std::none_of(st.leases.begin(), st.leases.end(),
@@ -411,7 +415,7 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
         } else if (r.op == sync_op::chan_try_send) {
           ctx.reply(&zero, 1);
         } else {
-          ctx.park(st.q2, 0, std::move(item));  // full: the sender waits for room
+          ctx.park(st.q2, 0, std::vector<std::uint8_t>(payload, payload + r.len));  // full: the sender waits for room
         }
         return;
       }
@@ -419,15 +423,14 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
         // Items from a revoked lease still count: its node took their numbers
         // before it saw the revoke, and the dropped receiver drains them.
         channel_lease& l = lease_of(st, ctx.src, r.a, r.obj);
-        std::vector<std::uint8_t> item(payload, payload + r.len);
         if (r.b != l.received) {
-          l.early.emplace(r.b, std::move(item));
+          l.early.emplace(r.b, std::vector<std::uint8_t>(payload, payload + r.len));
           return;
         }
-        deliver(st, std::move(item), ctx);
+        deliver(st, payload, r.len, ctx);
         ++l.received;
         for (auto e = l.early.begin(); e != l.early.end() && e->first == l.received; e = l.early.erase(e)) {
-          deliver(st, std::move(e->second), ctx);
+          deliver(st, e->second.data(), e->second.size(), ctx);
           ++l.received;
         }
         if (l.revoked) settle_leases(st, ctx);
@@ -440,9 +443,8 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
       case sync_op::chan_recv:
       case sync_op::chan_try_recv:
         if (!st.items.empty()) {
-          auto item = with_flag(1, st.items.front());
+          ctx.grant_item(ctx.src, ctx.cookie, st.items.front().data(), st.items.front().size());
           st.items.pop_front();
-          ctx.reply(item.data(), item.size());
           if (!st.q2.empty()) {  // room now: the first blocked sender's item goes in
             st.items.push_back(std::move(st.q2.front().data));
             ctx.grant(st.q2.front(), &one, 1);
