@@ -123,12 +123,11 @@ struct local_partition {
   std::uintptr_t begin = 0;
   std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
   std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
-  // A 1-node job: no other node caches a copy, so unique_ptr and buffer writes test
-  // this flag and skip the locality test, the color bump and the store to the
-  // word. Reads keep the range test (as cheap as a flag test), so multi-node reads
-  // pay nothing for it. (An inline
-  // shared_ptr count on 1 node was tried and dropped: gemm ran 30% slower with the
-  // same inner loop, for a reason not found.)
+  // A 1-node job: no fabric, so dstd::rma atomics are CPU atomics on this node's
+  // words, and no other node caches a copy. shared_ptr updates its counts inline
+  // (one CPU atomic, as std's); unique_ptr and buffer writes skip the locality
+  // test, the color bump and the store to the word. Reads keep the range test (as
+  // cheap as a flag test), so multi-node reads pay nothing for this flag.
   bool one_node = false;
 };
 extern const local_partition g_local asm("dstd_local_partition");

@@ -7,7 +7,8 @@
 //    the provider has none): copying or dropping a shared_ptr whose block is on
 //    another node, or on this node in a multi-node job with native atomics, costs
 //    one fabric atomic (microseconds, not nanoseconds). Copy the object's data out
-//    or borrow() it when you need it in a hot loop.
+//    or borrow() it when you need it in a hot loop. In a 1-node job (no fabric) a
+//    copy or drop is one inline CPU atomic, as std's.
 //  - The object never moves: several owners on several nodes hold its address.
 //  - Const access (const shared_ptr, read()) reads: a local object in place, a
 //    remote one through this node's cache. A cached copy of a shared object is used
@@ -31,6 +32,7 @@
 //    allocators are not provided.
 #pragma once
 
+#include <atomic>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -53,7 +55,9 @@ using std::bad_weak_ptr;
 
 namespace detail {
 // Counts and disposal of one shared object, in the global heap. Words are only
-// touched with dstd::rma atomics (never plain CPU atomics), as rma.hpp requires.
+// touched with dstd::rma atomics, as rma.hpp requires, except in a 1-node job,
+// where those are CPU atomics anyway (g_local.one_node) and shared_ptr's inline
+// fast paths use std::atomic_ref directly.
 struct shared_ctrl {
   std::uint64_t strong;   // owners
   std::uint64_t weak;     // weak_ptrs, plus one for all owners together
@@ -66,6 +70,21 @@ inline constexpr std::size_t inplace_offset = (sizeof(shared_ctrl) + alignof(T) 
 
 void shared_add_ref(shared_ctrl* c);
 void shared_drop_ref(shared_ctrl* c) noexcept;  // a release operation, as in std
+void shared_last_owner_gone(shared_ctrl* c) noexcept;  // after strong went 1 -> 0
+// The 1-node fast paths: one CPU atomic each, as std's. With one node there are
+// no private copies of remote objects, so a drop has nothing to write home first.
+inline void shared_add_ref_fast(shared_ctrl* c) {
+  if (g_local.one_node)
+    std::atomic_ref<std::uint64_t>(c->strong).fetch_add(1, std::memory_order_relaxed);
+  else
+    shared_add_ref(c);
+}
+inline void shared_drop_ref_fast(shared_ctrl* c) noexcept {
+  if (!g_local.one_node)
+    shared_drop_ref(c);
+  else if (std::atomic_ref<std::uint64_t>(c->strong).fetch_sub(1, std::memory_order_acq_rel) == 1)
+    shared_last_owner_gone(c);
+}
 void weak_add_ref(shared_ctrl* c);
 void weak_drop_ref(shared_ctrl* c) noexcept;
 bool shared_try_add_ref(shared_ctrl* c);  // weak_ptr::lock: false once strong is 0
@@ -194,10 +213,10 @@ class shared_ptr {
     return detail::make_separate_ctrl(const_cast<std::remove_cv_t<U>*>(p), dispose);
   }
   void add_ref() const {
-    if (c_) detail::shared_add_ref(c_);
+    if (c_) detail::shared_add_ref_fast(c_);
   }
   void drop() noexcept {
-    if (c_) detail::shared_drop_ref(c_);
+    if (c_) detail::shared_drop_ref_fast(c_);
   }
   const T* read_ptr() const {
     static_assert(detail::check_relocatable<T>());

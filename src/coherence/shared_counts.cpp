@@ -41,6 +41,10 @@ void shared_drop_ref(shared_ctrl* c) noexcept {
   } catch (const std::exception& e) {
     count_failed("decrement", e);
   }
+  shared_last_owner_gone(c);
+}
+
+void shared_last_owner_gone(shared_ctrl* c) noexcept {
   if (heap::is_local(c))
     last_owner_gone(c);
   else
