@@ -459,7 +459,7 @@ TEST(Sync, SemaphoreLatchBarrierSharedMutexRecursiveMutexAtomics) {
   std::vector<dstd::thread> ts;
   for (node_t r = 1; r < n; ++r)
     ts.push_back(dstd::spawn_to(r, [](dstd::counting_semaphore<> s, dstd::atomic<int> in, dstd::atomic<int> mx,
-                                      dstd::barrier b, dstd::latch l, dstd::shared_mutex m, dstd::recursive_mutex rm,
+                                      dstd::barrier<> b, dstd::latch l, dstd::shared_mutex m, dstd::recursive_mutex rm,
                                       dstd::atomic<std::uint64_t> errs, dstd::atomic<std::uint64_t> arr, node_t nn) {
       for (int k = 0; k < 20; ++k) {
         s.acquire();
@@ -506,6 +506,60 @@ TEST(Sync, SemaphoreLatchBarrierSharedMutexRecursiveMutexAtomics) {
   flag.store(1);
   flag.notify_all();
   w.join();
+}
+
+// The completion runs once per phase, after every arrival of that phase and before
+// anyone leaves it, whichever node's thread arrives last; split arrive()/wait()
+// and arrive_and_drop count as arrivals like arrive_and_wait.
+struct phase_check {
+  using dstd_relocatable = std::true_type;
+  dstd::atomic<std::uint64_t> arrivals, phases, errors;
+  std::uint64_t participants;
+  // Participants fall by one after phase `drop_after` (one thread drops).
+  std::uint64_t drop_after;
+  void operator()() {
+    const std::uint64_t ph = phases.load();
+    std::uint64_t want = 0;  // arrivals by the end of phase ph
+    for (std::uint64_t p = 0; p <= ph; ++p) want += p <= drop_after ? participants : participants - 1;
+    if (arrivals.load() != want) errors.fetch_add(1);
+    phases.fetch_add(1);
+  }
+};
+
+TEST(Sync, BarrierCompletionRunsOncePerPhaseBeforeAnyoneLeaves) {
+  const node_t n = dstd::num_nodes();
+  constexpr std::uint64_t kPhases = 12, kDropAfter = 5;
+  const std::uint64_t participants = 2 * n;  // two threads on every node
+  phase_check check{dstd::atomic<std::uint64_t>(0), dstd::atomic<std::uint64_t>(0), dstd::atomic<std::uint64_t>(0),
+                    participants, kDropAfter};
+  dstd::barrier sync(static_cast<std::ptrdiff_t>(participants), check);
+  dstd::atomic<std::uint64_t> early(0);  // threads that left a phase before its completion ran
+  std::vector<dstd::thread> ts;
+  for (std::uint64_t t = 0; t < participants; ++t)
+    ts.push_back(dstd::spawn_to(static_cast<node_t>(t % n), [](dstd::barrier<phase_check> b, phase_check c,
+                                                                dstd::atomic<std::uint64_t> left_early, std::uint64_t me) {
+      for (std::uint64_t ph = 0; ph < kPhases; ++ph) {
+        c.arrivals.fetch_add(1);
+        if (me == 0 && ph == kDropAfter) {  // the last phase this thread takes part in
+          b.arrive_and_drop();
+          return;
+        }
+        if (me % 2) {
+          b.arrive_and_wait();
+        } else {
+          auto token = b.arrive();
+          b.wait(std::move(token));
+        }
+        if (c.phases.load() < ph + 1) left_early.fetch_add(1);
+      }
+    }, sync, check, early, t));
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(check.phases.load(), kPhases) << "one completion per phase";
+  EXPECT_EQ(check.errors.load(), 0u) << "a completion ran before its phase's last arrival";
+  EXPECT_EQ(early.load(), 0u) << "a thread left a phase before its completion ran";
+  std::uint64_t arrivals = 0;
+  for (std::uint64_t p = 0; p < kPhases; ++p) arrivals += p <= kDropAfter ? participants : participants - 1;
+  EXPECT_EQ(check.arrivals.load(), arrivals);
 }
 
 TEST(Sync, StopTokenReachesAnotherNode) {

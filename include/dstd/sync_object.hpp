@@ -39,7 +39,10 @@ enum class sync_op : std::uint32_t {
   cv_notify_one, cv_notify_all,
   sem_acquire, sem_try_acquire, sem_release,  // a = count
   latch_count_down, latch_wait, latch_try_wait,
-  barrier_arrive_wait, barrier_arrive_drop,
+  barrier_arrive_wait, barrier_arrive_drop,  // b = 1: the caller runs the completion if it ends the phase
+  barrier_arrive,    // a = n arrivals; replies the phase (the arrival token)
+  barrier_wait,      // a = the token's phase
+  barrier_complete,  // the completion has run: the phase ends
   atomic_wait, atomic_notify_one, atomic_notify_all,  // obj = the word, a = old value
   chan_send, chan_try_send,                 // a = 1: the sending node asks for a lease
   chan_recv, chan_try_recv, chan_add_sender, chan_drop_sender, chan_drop_receiver,

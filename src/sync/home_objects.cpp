@@ -151,6 +151,15 @@ void finish(op_context& ctx) {
   for (auto& [to, r] : ctx.posts) rt::sync_post(to, &r, sizeof r);
 }
 
+// Releases everyone waiting on a barrier's phase and starts the next. Arrivals
+// beyond the expected count (std: undefined) count toward the next phase.
+void end_barrier_phase(home_state& st, op_context& ctx) {
+  for (auto& w : st.q) ctx.grant(w);
+  st.q.clear();
+  ++st.phase;
+  st.count = std::max<std::int64_t>(0, st.count - static_cast<std::int64_t>(st.param));
+}
+
 // ---- channel leases (the home's side; the sender's is channel_leases.cpp) ----
 
 // A new item: to the receiver waiting for one (copied once, into its reply), else
@@ -361,17 +370,40 @@ void execute(const sync_request& r, const std::uint8_t* payload, op_context& ctx
       case sync_op::latch_try_wait:
         ctx.reply(st.count <= 0 ? &one : &zero, 1);
         return;
+      case sync_op::barrier_arrive:
       case sync_op::barrier_arrive_wait:
-      case sync_op::barrier_arrive_drop:
+      case sync_op::barrier_arrive_drop: {
+        // A drop is this phase's arrival and one fewer expected from now on.
         if (r.op == sync_op::barrier_arrive_drop)
           --st.param;
         else
-          ctx.park(st.q);
-        if (st.q.size() >= st.param) {  // the phase completes
-          for (auto& w : st.q) ctx.grant(w);
-          st.q.clear();
-          ++st.phase;
+          st.count += r.op == sync_op::barrier_arrive ? static_cast<std::int64_t>(r.a) : 1;
+        std::uint8_t token[9] = {1};  // 1, or 2: the caller runs the completion; then the phase
+        std::memcpy(token + 1, &st.phase, 8);
+        const bool ends = st.count >= static_cast<std::int64_t>(st.param);
+        if (ends && (r.b & 1)) {
+          // Everyone waits on while the caller runs the completion on its node;
+          // its barrier_complete ends the phase.
+          token[0] = 2;
+          ctx.reply(token, sizeof token);
+          return;
         }
+        if (r.op == sync_op::barrier_arrive_wait)
+          ctx.park(st.q);
+        else
+          ctx.reply(token, sizeof token);
+        if (ends) end_barrier_phase(st, ctx);
+        return;
+      }
+      case sync_op::barrier_complete:
+        end_barrier_phase(st, ctx);
+        ctx.reply();
+        return;
+      case sync_op::barrier_wait:
+        if (st.phase > r.a)
+          ctx.reply();  // that phase is over
+        else
+          ctx.park(st.q);
         return;
       case sync_op::atomic_wait: {
         std::atomic_ref<std::uint64_t> word(*reinterpret_cast<std::uint64_t*>(r.obj));
