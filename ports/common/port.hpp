@@ -55,6 +55,12 @@ template <class F, class... A>
 std::thread spawn_on(unsigned, F&& f, A&&... a) {
   return std::thread(std::forward<F>(f), std::forward<A>(a)...);
 }
+// Read access to a shared object for as long as the result lives, without
+// touching its owner count (std: the pointer).
+template <class T>
+const T* borrow(const std::shared_ptr<T>& p) {
+  return p.get();
+}
 template <class T, class... A>
 std::shared_ptr<T> make_shared_on(unsigned, A&&... a) {
   return std::make_shared<T>(std::forward<A>(a)...);
@@ -77,6 +83,13 @@ void place_on(V& v, unsigned node) {
 template <class F, class... A>
 dstd::thread spawn_on(unsigned node, F&& f, A&&... a) {
   return dstd::spawn_to(node % dstd::num_nodes(), std::forward<F>(f), std::forward<A>(a)...);
+}
+// dstd: a dstd::ref, which reads the object once per node and keeps that copy
+// pinned, valid across locks, where copying shared_ptrs out of it would change
+// owner counts (a fabric atomic each in a multi-node job).
+template <class T>
+dstd::ref<T> borrow(const dstd::shared_ptr<T>& p) {
+  return p.borrow();
 }
 template <class T, class... A>
 dstd::shared_ptr<T> make_shared_on(unsigned node, A&&... a) {
