@@ -699,14 +699,20 @@ void progress_loop_body() {
   }
 }
 
+// Waits until `flag` is nonzero: spins as this node's poller for the spin window
+// (what it waits for is then handled by this thread), then sleeps on the flag
+// while the runtime thread polls.
+template <class T>
+void poll_then_block(runtime& rt, std::atomic<T>& flag) {
+  if (spin_poll(rt, [&] { return flag.load(std::memory_order_acquire) != 0; })) return;
+  rt.blocked_waiters.fetch_add(1);
+  wake_runtime();
+  while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+  rt.blocked_waiters.fetch_sub(1);
+}
+
 void wait_reply(pending_reply& p) {
-  runtime& rt = *g_rt;
-  if (!spin_poll(rt, [&] { return p.done.load(std::memory_order_acquire) != 0; })) {
-    rt.blocked_waiters.fetch_add(1);
-    wake_runtime();
-    while (p.done.load(std::memory_order_acquire) == 0) p.done.wait(0, std::memory_order_acquire);
-    rt.blocked_waiters.fetch_sub(1);
-  }
+  poll_then_block(*g_rt, p.done);
   while (p.done.load(std::memory_order_acquire) != 2) sched_yield();  // replier's last touch
 }
 
@@ -1038,13 +1044,7 @@ std::uint32_t local_cores() noexcept { return g_rt ? g_rt->cores : 1; }
 void wait_nonzero(std::atomic<int>& flag) {
   runtime* rt = g_rt;
   if (rt && rt->nodes > 1) {
-    // As wait_reply: drive progress ourselves for the spin window (the completion
-    // message is then handled by this thread), then sleep.
-    if (spin_poll(*rt, [&] { return flag.load(std::memory_order_acquire) != 0; })) return;
-    rt->blocked_waiters.fetch_add(1);
-    wake_runtime();
-    while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
-    rt->blocked_waiters.fetch_sub(1);
+    poll_then_block(*rt, flag);
     return;
   }
   while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
