@@ -55,6 +55,24 @@ BENCHMARK(BM_std_vector_push_back)->Arg(4096);
 void BM_vector_push_back(benchmark::State& state) { vector_push_back<dstd::vector<int>>(state); }
 BENCHMARK(BM_vector_push_back)->Arg(4096);
 
+// The same pushes into reserved capacity: the append path alone, without growth.
+template <class V>
+void vector_push_back_reserved(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0));
+  V v;
+  v.reserve(static_cast<std::size_t>(n));
+  for (auto _ : state) {
+    v.clear();
+    for (int i = 0; i < n; ++i) v.push_back(i);
+    benchmark::DoNotOptimize(v.data());
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+void BM_std_vector_push_back_reserved(benchmark::State& state) { vector_push_back_reserved<std::vector<int>>(state); }
+BENCHMARK(BM_std_vector_push_back_reserved)->Arg(4096);
+void BM_vector_push_back_reserved(benchmark::State& state) { vector_push_back_reserved<dstd::vector<int>>(state); }
+BENCHMARK(BM_vector_push_back_reserved)->Arg(4096);
+
 // A const scan of a vector homed on node 1, not cached: one RDMA read of the whole
 // buffer into the cache, then the loop over the copy. Compare BM_fabric_read/<bytes>.
 void BM_vector_read_remote(benchmark::State& state) {

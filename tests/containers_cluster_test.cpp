@@ -34,7 +34,7 @@ static_assert(dstd::is_relocatable_v<dstd::string>);
 static_assert(std::ranges::contiguous_range<dstd::vector<int>>);
 static_assert(std::ranges::contiguous_range<const dstd::vector<int>>);
 static_assert(std::ranges::random_access_range<dstd::string>);
-static_assert(sizeof(dstd::vector<int>) == 24 && sizeof(dstd::string) == 32);
+static_assert(sizeof(dstd::vector<int>) == 32 && sizeof(dstd::string) == 32);
 
 std::uint64_t mix(std::uint64_t h, std::uint64_t x) { return (h ^ x) * 0x100000001b3ull; }
 std::uint64_t hash_bytes(std::string_view s, std::uint64_t h = 0xcbf29ce484222325ull) {

@@ -119,16 +119,21 @@ inline void mark_written(void*& stored, std::uint64_t w) noexcept { stored = rei
 // runtime sets it once, before main; user code sees it through a const alias of the
 // same symbol, so the compiler may keep it in registers across calls and loops
 // (as it keeps std::unique_ptr's pointer) instead of reloading it at every access.
+// No default member initializers: they would give the type a non-trivial
+// constructor, and GCC then treats a const object of it as possibly still being
+// initialized by any call, and reloads it after each one (the definition is a
+// zero-initialized global all the same).
 struct local_partition {
-  std::uintptr_t begin = 0;
-  std::uintptr_t size = 0;  // 0 until the heap is up: nothing is local before that
-  std::uint64_t cap_tag = 0;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
+  std::uintptr_t begin;
+  std::uintptr_t size;  // 0 until the heap is up: nothing is local before that
+  std::uint64_t home_tag;  // (this node + 1) << 48: dstd::vector's "buffer is here" tag
+  std::uint64_t home_bias;  // -home_tag: dstd::vector's push_back adds it to the tagged size
   // A 1-node job: no fabric, so dstd::rma atomics are CPU atomics on this node's
   // words, and no other node caches a copy. shared_ptr updates its counts inline
   // (one CPU atomic, as std's); unique_ptr and buffer writes skip the locality
   // test, the color bump and the store to the word. Reads keep the range test (as
   // cheap as a flag test), so multi-node reads pay nothing for this flag.
-  bool one_node = false;
+  bool one_node;
 };
 extern const local_partition g_local asm("dstd_local_partition");
 

@@ -71,9 +71,7 @@ class owned_buffer {
     return static_cast<const T*>(read_buffer_at(word(), i * sizeof(T), sizeof(T), n * sizeof(T)));
   }
   // Non-const access: a local buffer holding `n` elements (capacity `cap`).
-  // `tagged_cap` (dstd::vector's capacity word) gets this node's home tag when the
-  // buffer moves here.
-  T* write(std::size_t n, std::size_t cap, std::uint64_t* tagged_cap = nullptr) {
+  T* write(std::size_t n, std::size_t cap) {
     const std::uint64_t w = word();
     const std::uintptr_t a = w & address_mask;
     // One node: every block is here and no other node caches a copy, so there is
@@ -85,9 +83,7 @@ class owned_buffer {
       return reinterpret_cast<T*>(a);
     }
     if (a == 0) return nullptr;
-    T* p = move_here(n, cap);
-    if (tagged_cap) *tagged_cap = (*tagged_cap & address_mask) | g_local.cap_tag;
-    return p;
+    return move_here(n, cap);
   }
   // The buffer, known by the caller to be local (dstd::vector's tagged capacity).
   T* local_data() const noexcept { return reinterpret_cast<T*>(address()); }

@@ -212,8 +212,8 @@ void sum_counters(coherence::stats& out) noexcept {
 
 void init() {
   const auto& l = heap_impl::lay();
-  detail::g_local_writable = {l.begin(l.self), l.partition, std::uint64_t{l.self + 1u} << detail::color_shift,
-                              l.nodes == 1};
+  const std::uint64_t tag = std::uint64_t{l.self + 1u} << detail::color_shift;
+  detail::g_local_writable = {l.begin(l.self), l.partition, tag, 0 - tag, l.nodes == 1};
   cache().configure(settings::get_size("DSTD_CACHE_SIZE"));
 }
 
