@@ -5,10 +5,13 @@
 #include <dstd/heap.hpp>
 #include <dstd/rma.hpp>
 #include <dstd/runtime.hpp>
+#include <dstd/thread>
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include "bench_util.hpp"
 #include "node_runtime.hpp"
@@ -51,6 +54,34 @@ void BM_fabric_write(benchmark::State& state) {
   dstd::heap::flush();
 }
 BENCHMARK(BM_fabric_write)->Arg(64)->Arg(1048576);
+
+// The same 64-byte write while range(0) threads on node 1 compute without touching
+// the fabric: what a request costs when its target's cores are busy. The runtime
+// thread there must get a core to answer; it sleeps and is woken by the doorbell
+// rather than yield behind the busy threads (node_runtime.cpp, threads_computing).
+void BM_fabric_write_busy_target(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  const int busy = static_cast<int>(state.range(0));
+  auto* stop = static_cast<std::uint64_t*>(dstd::heap::allocate_on(1, 64, 64));
+  const std::uint64_t zero = 0, one = 1;
+  dstd::rma::write(stop, &zero, sizeof zero);
+  std::vector<dstd::thread> burners;
+  for (int i = 0; i < busy; ++i)
+    burners.push_back(dstd::spawn_to(1, [stop] {
+      std::uint64_t x = 0;
+      while (std::atomic_ref<std::uint64_t>(*stop).load(std::memory_order_relaxed) == 0)
+        for (int k = 0; k < 1000; ++k) benchmark::DoNotOptimize(x += k);
+    }));
+  void* remote = dstd::heap::allocate_on(1, 64, 64);
+  char local[64] = {};
+  for (auto _ : state) dstd::rma::write(remote, local, sizeof local);
+  dstd::rma::write(stop, &one, sizeof one);
+  for (auto& t : burners) t.join();
+  dstd::heap::deallocate(remote);
+  dstd::heap::deallocate(stop);
+  dstd::heap::flush();
+}
+BENCHMARK(BM_fabric_write_busy_target)->Arg(0)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 void BM_fabric_fetch_add(benchmark::State& state) {
   if (!need_two_nodes(state)) return;

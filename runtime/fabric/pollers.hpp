@@ -54,7 +54,21 @@ class pollers {
     bool active_ = true;
   };
 
+  // A thread waiting on the fabric (spinning or asleep) for the lifetime of this
+  // object: the runtime thread tells waiting threads from computing ones.
+  class waiting {
+   public:
+    explicit waiting(pollers& p) noexcept : p_(p) { p_.waiting_.fetch_add(1, std::memory_order_relaxed); }
+    ~waiting() { p_.waiting_.fetch_sub(1, std::memory_order_relaxed); }
+    waiting(const waiting&) = delete;
+    waiting& operator=(const waiting&) = delete;
+
+   private:
+    pollers& p_;
+  };
+
   int count() const noexcept { return spinners_.load(std::memory_order_relaxed); }
+  int waiting_threads() const noexcept { return waiting_.load(std::memory_order_relaxed); }
   // The runtime thread: sleeps while a spinning poller exists, at most `timeout_ns`.
   // Returns false (at once) if there is none, or if the host (`cores` cores) has
   // more runnable threads than cores.
@@ -68,6 +82,7 @@ class pollers {
   doorbell* bell_ = nullptr;
   node_t self_ = 0;
   std::atomic<int> spinners_{0};
+  std::atomic<int> waiting_{0};
   std::atomic<int> stepped_aside_{0};
   std::atomic<std::uint32_t> wake_seq_{0};  // the runtime thread's futex without a doorbell
 };

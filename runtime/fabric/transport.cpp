@@ -446,6 +446,7 @@ int transport::progress() {
 }
 
 void transport::wait(op_ctx& ctx) {
+  pollers::waiting waiting(pollers_);
   // With another thread already polling, leave the CQ to it (it completes this
   // operation too) and only watch the state: a second poller spins on the
   // provider's lock against the first.
