@@ -447,14 +447,6 @@ int transport::progress() {
 
 void transport::wait(op_ctx& ctx) {
   pollers::waiting waiting(pollers_);
-  // With another thread already polling, leave the CQ to it (it completes this
-  // operation too) and only watch the state: a second poller spins on the
-  // provider's lock against the first.
-  if (pollers_.count() > 0) {
-    unsigned spins = 0;
-    while (ctx.state.load(std::memory_order_acquire) == 0 && pollers_.count() > 0)
-      if (++spins > 64) sched_yield();
-  }
   pollers::spinning polling(pollers_);
   unsigned spins = 0;
   while (ctx.state.load(std::memory_order_acquire) == 0) {
