@@ -42,7 +42,8 @@ constexpr entry kRegistry[] = {
      "else the least loaded node by node 0's controller), round_robin, or local"},
     // Runtime
     {"DSTD_SPIN_US", "200",
-     "how long the runtime thread keeps polling after its last activity before it sleeps"},
+     "how long a waiting thread polls before it sleeps, and how long the runtime thread keeps polling after "
+     "activity while every thread of its node waits on the fabric"},
     {"DSTD_IDLE_WAIT_US", "1000",
      "longest sleep of a runtime thread that peers cannot ring (nodes on several hosts, or while "
      "it steps aside for a thread polling in a wait): bounds the extra latency of a request "
