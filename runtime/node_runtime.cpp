@@ -735,27 +735,22 @@ void progress_loop_body() {
   }
 }
 
-// Waits until `flag` is nonzero: spins as this node's poller for the spin window
-// (what it waits for is then handled by this thread), then sleeps on the flag
-// while the runtime thread polls.
-template <class T>
-void poll_then_block(runtime& rt, std::atomic<T>& flag) {
+// Waits until done(): spins as this node's poller for the spin window (what it
+// waits for is then handled by this thread), then calls sleep(), which returns once
+// done() holds, while the runtime thread polls.
+template <class Done, class Sleep>
+void poll_then_block(runtime& rt, Done&& done, Sleep&& sleep) {
   pollers::waiting w(rt.tr.polling());
-  if (spin_poll(rt, [&] { return flag.load(std::memory_order_acquire) != 0; })) return;
+  if (spin_poll(rt, done)) return;
   rt.blocked_waiters.fetch_add(1);
   wake_runtime();
-  while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+  sleep();
   rt.blocked_waiters.fetch_sub(1);
 }
 
 void wait_reply(pending_reply& p) {
-  runtime& rt = *g_rt;
-  pollers::waiting w(rt.tr.polling());
-  if (spin_poll(rt, [&] { return p.done.load(std::memory_order_acquire) == 1; })) return;
-  rt.blocked_waiters.fetch_add(1);
-  wake_runtime();
-  sleep_until_complete(p);
-  rt.blocked_waiters.fetch_sub(1);
+  poll_then_block(
+      *g_rt, [&] { return p.done.load(std::memory_order_acquire) == 1; }, [&] { sleep_until_complete(p); });
 }
 
 std::vector<std::uint8_t> to_blob(const node_card& c, const std::vector<std::uint8_t>& name) {
@@ -1085,7 +1080,11 @@ std::uint32_t local_cores() noexcept { return g_rt ? g_rt->cores : 1; }
 void wait_nonzero(std::atomic<int>& flag) {
   runtime* rt = g_rt;
   if (rt && rt->nodes > 1) {
-    poll_then_block(*rt, flag);
+    poll_then_block(
+        *rt, [&] { return flag.load(std::memory_order_acquire) != 0; },
+        [&] {
+          while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+        });
     return;
   }
   while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
