@@ -53,8 +53,9 @@ namespace {
 std::uint64_t atomic_at(rt::atomic_op op, std::uint64_t* word, std::uint64_t a, std::uint64_t b) {
   if (reinterpret_cast<std::uintptr_t>(word) % 8) throw std::invalid_argument("dstd::rma: atomic word not 8-byte aligned");
   node_t h = checked_home(word, sizeof *word, "atomic");
-  if (!rt::multi_node() || (h == node_id() && !rt::fabric().native_atomics())) {
-    // Executed here, exactly as the home runtime executes requests from peers.
+  if (!rt::multi_node() || (h == node_id() && (!rt::fabric().native_atomics() || rt::fabric().host_cpu_atomics()))) {
+    // Executed here with a CPU atomic: exactly what the home runtime does for peers'
+    // requests, and what a software provider (shm, tcp) does for their FI_ATOMICs.
     std::atomic_ref<std::uint64_t> w(*word);
     if (op == rt::atomic_op::fetch_add) return w.fetch_add(a);
     std::uint64_t old = a;
@@ -65,8 +66,8 @@ std::uint64_t atomic_at(rt::atomic_op op, std::uint64_t* word, std::uint64_t a, 
   auto& tr = rt::fabric();
   const auto addr = reinterpret_cast<std::uint64_t>(word);
   if (tr.native_atomics()) {
-    // Native atomics go through the fabric even at home (loopback), so every access
-    // to the word is performed by the same agent and stays atomic.
+    // NIC-executed atomics go through the fabric even at home (loopback), so every
+    // access to the word is performed by the same agent and stays atomic.
     return op == rt::atomic_op::fetch_add ? tr.fetch_add(h, addr, a) : tr.compare_swap(h, addr, a, b);
   }
   rt::atomic_request req{op, addr, a, b};

@@ -5,10 +5,11 @@
 //    sits where the object was made (make_shared: one block) and its counts are
 //    updated with fabric atomics (native FI_ATOMIC, or executed at the home where
 //    the provider has none): copying or dropping a shared_ptr whose block is on
-//    another node, or on this node in a multi-node job with native atomics, costs
-//    one fabric atomic (microseconds, not nanoseconds). Copy the object's data out
-//    or borrow() it when you need it in a hot loop. In a 1-node job (no fabric) a
-//    copy or drop is one inline CPU atomic, as std's.
+//    another node costs one fabric atomic (microseconds, not nanoseconds), and so
+//    does one on this node where a NIC executes the provider's atomics (verbs, efa:
+//    they are not atomic with the CPU's). Copy the object's data out or borrow() it
+//    when you need it in a hot loop. A block on this node with a software provider
+//    (shm, tcp), or in a 1-node job, takes a CPU atomic, as std's.
 //  - The object never moves: several owners on several nodes hold its address.
 //  - Const access (const shared_ptr, read()) reads: a local object in place, a
 //    remote one through this node's cache. A cached copy of a shared object is used
@@ -27,6 +28,11 @@
 //  each other. Two writes to the same bytes with no synchronization between them
 //  are a data race, as in C++. Do not write the same bytes through two different
 //  shared_ptrs (aliasing ones, say) in one epoch: each has its own private copy.
+//  - Constness is deep for * and ->: through a const shared_ptr they read (std's
+//    are shallow, and give a mutable T). write() is the explicit write path and works
+//    on a const handle too, as std's shallow const does: code that writes through a
+//    `const shared_ptr&` calls write() instead of copying the handle, which would
+//    cost two count updates (fabric atomics for a remote block).
 //  - Converting to shared_ptr<Base> and aliasing are supported (nothing moves).
 //  - dynamic_pointer_cast, enable_shared_from_this, atomic<shared_ptr> and
 //    allocators are not provided.
@@ -199,7 +205,7 @@ class shared_ptr {
   // Write path.
   T& operator*() { return *write_ptr(); }
   T* operator->() { return write_ptr(); }
-  T& write() { return *write_ptr(); }
+  T& write() const { return *write_ptr(); }  // the handle is not changed
 
   // dstd additions.
   node_t home() const { return heap::home(p_); }
@@ -226,7 +232,7 @@ class shared_ptr {
     if (!a) detail::null_dereference("dstd::shared_ptr");
     return static_cast<const T*>(detail::read_shared(p_, sizeof(T)));
   }
-  T* write_ptr() {
+  T* write_ptr() const {
     static_assert(detail::check_relocatable<T>());
     const auto a = reinterpret_cast<std::uintptr_t>(p_);
     if (detail::is_local_address(a)) [[likely]]

@@ -61,6 +61,11 @@ template <class T>
 const T* borrow(const std::shared_ptr<T>& p) {
   return p.get();
 }
+// Write access to a shared object through a const handle (std: shallow const).
+template <class T>
+T& write(const std::shared_ptr<T>& p) {
+  return *p;
+}
 template <class T, class... A>
 std::shared_ptr<T> make_shared_on(unsigned, A&&... a) {
   return std::make_shared<T>(std::forward<A>(a)...);
@@ -90,6 +95,12 @@ dstd::thread spawn_on(unsigned node, F&& f, A&&... a) {
 template <class T>
 dstd::ref<T> borrow(const dstd::shared_ptr<T>& p) {
   return p.borrow();
+}
+// dstd: write(), which a const handle offers too; copying the handle to get a
+// non-const one would change the owner count twice.
+template <class T>
+T& write(const dstd::shared_ptr<T>& p) {
+  return p.write();
 }
 template <class T, class... A>
 dstd::shared_ptr<T> make_shared_on(unsigned node, A&&... a) {

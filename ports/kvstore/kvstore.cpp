@@ -30,6 +30,9 @@ std::array<std::uint64_t, 4> value_of(std::uint64_t key, std::uint64_t version) 
 }
 
 std::uint64_t key_of(std::uint64_t seed, std::uint64_t i) { return port::mix(seed, i) | 1; }
+// The bucket of a key. Not `key % shards`: keys are odd, so that would use only odd
+// buckets, every one of them on odd nodes (on 2 nodes, all operations on node 1).
+std::uint64_t shard_of(std::uint64_t key, std::uint64_t shards) { return (key >> 1) % shards; }
 
 struct shard {
   using dstd_relocatable = std::true_type;
@@ -61,13 +64,12 @@ void worker(ns::shared_ptr<ns::vector<shard_ptr>> table, params p, std::uint64_t
   tally t;
   for (std::uint64_t i = 0; i < p.ops; ++i) {
     const std::uint64_t key = key_of(p.seed, z(r));
-    const shard_ptr& sp = shards[key % p.shards];
+    const shard_ptr& sp = shards[shard_of(key, p.shards)];
     const bool put = r.next() % 10 == 0;
     std::lock_guard<ns::mutex> g(sp->m);
     if (put) {
       ++t.puts;
-      shard_ptr writer = sp;  // writes go through an owning handle (a const one reads)
-      auto& items = writer->items;
+      auto& items = port::write(sp).items;  // (dstd's const handle reads; write() writes)
       for (auto& e : items)
         if (e.key == key) {
           e.value = value_of(key, 1);
@@ -108,7 +110,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<entry>> staged(p.shards);
   for (std::uint64_t i = 0; i < p.keys; ++i) {
     const std::uint64_t k = key_of(p.seed, i);
-    staged[k % p.shards].push_back({k, value_of(k, 0)});
+    staged[shard_of(k, p.shards)].push_back({k, value_of(k, 0)});
   }
   auto table = ns::make_shared<ns::vector<shard_ptr>>();
   table->reserve(p.shards);

@@ -46,6 +46,15 @@ bool provider_available(const std::string& provider) {
   return rc == 0;
 }
 
+bool atomics_run_on_host_cpu(const std::string& prov_name) {
+  // Core providers that move bytes with the CPU and apply atomics in their progress
+  // engine; ofi_rxm and ofi_rxd over them emulate atomics with messages, which the
+  // target applies the same way.
+  static const std::set<std::string> software = {"shm", "tcp", "udp", "sockets", "tcp;ofi_rxm", "udp;ofi_rxd",
+                                                 "sockets;ofi_rxm"};
+  return software.count(prov_name) != 0;
+}
+
 namespace {
 // Keeps [A-Za-z0-9._] of a job id (a PMIx namespace may hold other characters).
 std::string sanitized(const std::string& id) {

@@ -105,6 +105,7 @@ void transport::open(const std::string& provider, node_t self, node_t nodes, con
     fi_atomic_attr attr{};
     native_atomics_ = fi_query_atomic(domain_, FI_UINT64, FI_SUM, &attr, FI_FETCH_ATOMIC) == 0 &&
                       fi_query_atomic(domain_, FI_UINT64, FI_CSWAP, &attr, FI_COMPARE_ATOMIC) == 0;
+    host_cpu_atomics_ = native_atomics_ && atomics_run_on_host_cpu(info_->fabric_attr->prov_name);
   }
 
   fi_cq_attr cq_attr{};

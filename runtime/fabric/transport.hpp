@@ -83,6 +83,8 @@ class transport {
   std::uint64_t compare_swap(node_t node, std::uint64_t raddr, std::uint64_t expected,
                              std::uint64_t desired);
   bool native_atomics() const { return native_atomics_; }
+  // Native atomics that CPU atomics at the home may be mixed with (software providers).
+  bool host_cpu_atomics() const { return host_cpu_atomics_; }
 
   // Sends one message (copied; the caller may reuse `buf` on return).
   void send(node_t node, const void* buf, std::size_t len);
@@ -138,6 +140,7 @@ class transport {
   std::size_t recv_size_ = 0;
   int wait_fd_ = -1;
   bool native_atomics_ = false;
+  bool host_cpu_atomics_ = false;
   std::vector<std::uint64_t> peer_key_;
   std::vector<std::uint64_t> peer_base_;
   std::vector<std::uint64_t> fi_addr_;
@@ -162,5 +165,11 @@ fi_info* rdm_hints(const std::string& provider, bool atomics);
 std::string available_providers();
 // True if `provider` can open an RDM endpoint with RMA on this machine.
 bool provider_available(const std::string& provider);
+// True if the provider (fi_info's prov_name, "tcp;ofi_rxm" say) performs FI_ATOMIC
+// operations in software, on the target host's CPU with its atomic instructions
+// (libfabric's ofi_atomic handlers, built on __atomic). A thread at the home may
+// then update the word with a CPU atomic and stay atomic with peers' operations.
+// NIC-executed atomics (verbs, efa, cxi, ...) are not atomic with CPU ones.
+bool atomics_run_on_host_cpu(const std::string& prov_name);
 
 }  // namespace dstd::rt
