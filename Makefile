@@ -7,7 +7,7 @@
 #   make sanitize  build-asan/ with address,undefined, and run its tests
 #   make tsan      build-tsan/ with thread, and run its tests
 
-PACKAGES := cmake g++ make pkg-config libfabric-dev libfabric-bin libmimalloc-dev \
+PACKAGES := cmake g++ make pkg-config valgrind libfabric-dev libfabric-bin libmimalloc-dev \
             libboost-dev libgtest-dev libgmock-dev libbenchmark-dev libpmix-dev \
             openmpi-bin libopenmpi-dev rdma-core iproute2 gnuplot-nox procps python3
 

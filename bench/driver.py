@@ -6,7 +6,10 @@ For every port: pairs of long runs of the plain std build and dstd on 1 node
 std build on dstd's allocator (see STD_ON_DSTD_ALLOCATOR), and dstd on 1, 2 and 4
 nodes with bench-sized arguments (scaling, medians of --reps runs); every run's
 `result:` line must equal the other runs' of the same size. Then dstd_bench on 2 nodes,
-each dstd figure as a ratio to its raw reference from the same run. Writes
+each dstd figure as a ratio to its raw reference from the same run. And, where
+valgrind is installed, the single-node overhead once more in instructions: callgrind
+counts every thread's instructions in each port's timed phase (port::timed_phase),
+std against dstd on 1 node, which this machine's noise cannot move. Writes
 bench/results/<date>.json, <date>.md and PNG plots (gnuplot), and prints the tables.
 """
 import argparse
@@ -63,6 +66,13 @@ OVERHEAD_ARGS = {
 }
 
 NODE_COUNTS = [1, 2, 4]
+
+# Per port: arguments for the instruction count (callgrind runs ~50x slower), and
+# runs per build (median): dstd's count moves by up to ~0.5% of a port's total with
+# how many pool threads the runtime starts (each makes its mimalloc heap, ~50,000
+# instructions); std's by ~0.02%.
+INSTRUCTION_ARGS = ["--small"]
+INSTRUCTION_RUNS = 3
 
 # Repetitions of each micro-benchmark per dstd_bench run, interleaved at random.
 MICRO_REPETITIONS = 6
@@ -141,6 +151,28 @@ def bench_port(name, bindir, dstdrun, reps, timeout, mi_env):
             "speedup": {str(n): med[str(n)] / med["1"] for n in NODE_COUNTS}}
 
 
+def callgrind_instructions(cmd):
+    """Instructions callgrind counted while the port's timed phase ran (all threads)."""
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800).stdout
+    m = re.search(r"Collected : (\d+)", out)
+    if not m:
+        sys.exit(f"bench: `{' '.join(cmd)}` reported no instruction count:\n{out[-2000:]}")
+    return int(m.group(1))
+
+
+def bench_instructions(name, bindir, dstdrun):
+    # Instrumentation starts and stops at the timed phase's two ends, so start-up,
+    # data generation and result checks are left out of both counts.
+    cg = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=/dev/null"]
+    std_cmd = cg + [os.path.join(bindir, name + "-std")] + INSTRUCTION_ARGS
+    dstd_cmd = [dstdrun, "-n", "1", "--timeout", "1800"] + cg + [os.path.join(bindir, name)] + INSTRUCTION_ARGS
+    std = [callgrind_instructions(std_cmd) for _ in range(INSTRUCTION_RUNS)]
+    dstd = [callgrind_instructions(dstd_cmd) for _ in range(INSTRUCTION_RUNS)]
+    s_, d_ = statistics.median(std), statistics.median(dstd)
+    return {"args": INSTRUCTION_ARGS, "std": s_, "dstd": d_, "std_runs": std, "dstd_runs": dstd,
+            "overhead": d_ / s_ - 1.0}
+
+
 def bench_micro(bindir, dstdrun, reps, provider):
     # Each run measures every benchmark, its reference included, so a ratio is taken
     # within one run; the figure is the median of the runs' ratios. Within a run,
@@ -195,6 +227,19 @@ def markdown(res):
     mi_geo = res.get("overhead_geomean_vs_std_mimalloc")
     lines.append(f"| geometric mean | | | | {100 * res['overhead_geomean']:+.1f}% | | | "
                  f"{'-' if mi_geo is None else f'{100 * mi_geo:+.1f}%'} |")
+    if res.get("instructions"):
+        lines += ["", "Single-node overhead in instructions: callgrind's count of every thread's instructions in the "
+                  "port's timed phase (`valgrind --tool=callgrind --instr-atstart=no`; the port starts and stops "
+                  "instrumentation at the phase's ends), std build against dstd on 1 node, medians of "
+                  f"{INSTRUCTION_RUNS} runs each. The runs of one build differ by at most ~0.5% (dstd: how many pool "
+                  "threads the runtime starts), where the wall-clock sets above vary by tens of percent.", "",
+                  "| port | args | std instructions | dstd instructions | overhead | dstd runs' range |",
+                  "|---|---|---|---|---|---|"]
+        for name, q in res["instructions"].items():
+            spread = (max(q["dstd_runs"]) - min(q["dstd_runs"])) / q["std"]
+            lines.append(f"| {name} | `{' '.join(q['args'])}` | {q['std']:,} | {q['dstd']:,} | "
+                         f"{100 * q['overhead']:+.2f}% | {100 * spread:.2f}% |")
+        lines.append(f"| geometric mean | | | | {100 * res['instructions_geomean']:+.2f}% |")
     lines += ["", f"Scaling: dstd on 1, 2 and 4 nodes with the bench-sized arguments, median of {res['reps']} runs.", "",
               "| port | args | dstd 1 node | 2 nodes | 4 nodes | speedup 2 / 4 |", "|---|---|---|---|---|---|"]
     for name, p in res["ports"].items():
@@ -238,7 +283,9 @@ def plots(res, stem):
         with open(stem + "-overhead.dat", "w") as f:
             for i, n in enumerate(names):
                 mi = res["ports"][n].get("overhead_vs_std_mimalloc")
-                f.write(f"{i} {n} {100 * res['ports'][n]['overhead']:.3f} {'NaN' if mi is None else f'{100 * mi:.3f}'}\n")
+                ins = res.get("instructions", {}).get(n, {}).get("overhead")
+                f.write(f"{i} {n} {100 * res['ports'][n]['overhead']:.3f} {'NaN' if mi is None else f'{100 * mi:.3f}'} "
+                        f"{'NaN' if ins is None else f'{100 * ins:.3f}'}\n")
         with open(stem + "-scaling.dat", "w") as f:
             for n in NODE_COUNTS:
                 f.write(f"{n} " + " ".join(f"{res['ports'][p]['speedup'][str(n)]:.4f}" for p in names) + "\n")
@@ -246,9 +293,10 @@ def plots(res, stem):
         script += [f"set output '{stem}-overhead.png'",
                    "set title 'single-node overhead of dstd on 1 node (lower is better)'",
                    "set ylabel 'overhead %'", "set xtics rotate by -30",
-                   "set boxwidth 0.35", "set key left top",
-                   f"plot '{stem}-overhead.dat' using ($1-0.18):3:xtic(2) with boxes title 'vs plain std', "
-                   f"'' using ($1+0.18):4 with boxes title 'vs std on mimalloc (dstd own cost)'",
+                   "set boxwidth 0.25", "set key left top",
+                   f"plot '{stem}-overhead.dat' using ($1-0.27):3:xtic(2) with boxes title 'wall clock vs plain std', "
+                   f"'' using ($1):4 with boxes title 'wall clock vs std on mimalloc', "
+                   f"'' using ($1+0.27):5 with boxes title 'instructions (callgrind) vs plain std'",
                    "set boxwidth 0.6",
                    f"set output '{stem}-scaling.png'", "set title 'dstd throughput vs nodes (relative to 1 node)'",
                    "set ylabel 'speedup'", "set xlabel 'nodes'", "set xtics 1", "set key left top", f"plot {lines}"]
@@ -272,6 +320,7 @@ def main():
     ap.add_argument("--reps", type=int, default=5, help="runs per figure (median)")
     ap.add_argument("--ports", default=",".join(PORTS), help="comma-separated ports to run ('' for none)")
     ap.add_argument("--no-micro", action="store_true", help="skip dstd_bench")
+    ap.add_argument("--no-instructions", action="store_true", help="skip the callgrind instruction counts")
     ap.add_argument("--timeout", type=int, default=300, help="seconds per port run")
     ap.add_argument("--out", default="bench/results")
     a = ap.parse_args()
@@ -294,6 +343,15 @@ def main():
     res["overhead_geomean"] = geomean([p["overhead"] for p in res["ports"].values()])
     mi = [p["overhead_vs_std_mimalloc"] for p in res["ports"].values()]
     res["overhead_geomean_vs_std_mimalloc"] = geomean(mi) if mi and None not in mi else None
+    if not a.no_instructions and ports:
+        if shutil.which("valgrind"):
+            res["instructions"] = {}
+            for name in ports:
+                print(f"bench: {name} under callgrind (instructions of the timed phase)", flush=True)
+                res["instructions"][name] = bench_instructions(name, a.bindir, dstdrun)
+            res["instructions_geomean"] = geomean([q["overhead"] for q in res["instructions"].values()])
+        else:
+            print("bench: valgrind not found: no instruction counts", file=sys.stderr)
     if not a.no_micro:
         for provider in ("shm", "tcp;ofi_rxm"):
             print(f"bench: dstd_bench over {provider}", flush=True)

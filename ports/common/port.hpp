@@ -19,6 +19,13 @@
 #include <string_view>
 #include <utility>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#define PORT_CALLGRIND(request) request
+#else
+#define PORT_CALLGRIND(request) (void)0
+#endif
+
 #if defined(DSTD_PORT_STD)
 #include <atomic>
 #include <barrier>
@@ -189,6 +196,30 @@ class stopwatch {
 
  private:
   std::chrono::steady_clock::time_point t0_;
+};
+
+// The timed phase, whose throughput a port reports. Under callgrind started with
+// --instr-atstart=no it is also the only part counted (instrumentation is global:
+// every thread's instructions between the two points), which is how `make bench`
+// compares std and dstd instruction counts without start-up, data generation or
+// result checks. Outside valgrind the two requests cost a few instructions.
+class timed_phase {
+ public:
+  timed_phase() { PORT_CALLGRIND(CALLGRIND_START_INSTRUMENTATION); }
+  // Ends the phase (once); returns its seconds.
+  double end() {
+    if (!ended_) {
+      secs_ = clock_.seconds();
+      PORT_CALLGRIND(CALLGRIND_STOP_INSTRUMENTATION);
+      ended_ = true;
+    }
+    return secs_;
+  }
+
+ private:
+  stopwatch clock_;
+  double secs_ = 0;
+  bool ended_ = false;
 };
 
 inline void report(std::uint64_t checksum, double throughput, const char* unit) {

@@ -799,7 +799,7 @@ int main(int argc, char** argv) {
   using runner = std::vector<summary> (*)(const params&, const table&, const ns::shared_ptr<dictionary>&);
   const runner questions[] = {run<dense<q1>>, run<dense<q2>>, run<dense<q3>>, run<dense<q4>>, run<dense<q5>>,
                               run<q6>,        run<dense<q7>>, run<dense<q8>>, run<dense<q9>>, run<q10>};
-  port::stopwatch clock;
+  port::timed_phase clock;
   u64 h = p.rows;
   bool ok = true;
   for (int q = 0; q < 10; ++q) {
@@ -819,7 +819,7 @@ int main(int argc, char** argv) {
       ok = false;
     }
   }
-  const double secs = clock.seconds();
+  const double secs = clock.end();
   if (!ok) return 1;
   port::report(h, 10.0 * static_cast<double>(p.rows) / secs / 1e6, "Mrows/s");
   return 0;

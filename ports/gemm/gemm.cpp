@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       B[i * n + j] = entry(seed + 1, i, j);
     }
 
-  port::stopwatch clock;
+  port::timed_phase clock;
   std::vector<leaf_pair> leaves;
   expand(A, B, n, depth, leaves);
   // Leaf t goes to worker t % workers, which runs on node worker % nodes.
@@ -159,7 +159,7 @@ int main(int argc, char** argv) {
   }
   std::size_t next = 0;
   const mat C = combine(products, next, n, depth);
-  const double secs = clock.seconds();
+  const double secs = clock.end();
 
   // Check against the straightforward product.
   const bool whole = n <= 256;

@@ -125,12 +125,12 @@ int main(int argc, char** argv) {
   // Timed phase.
   std::vector<ns::shared_ptr<tally>> tallies;
   for (std::uint64_t w = 0; w < workers; ++w) tallies.push_back(port::make_shared_on<tally>(static_cast<unsigned>(w % nodes)));
-  port::stopwatch clock;
+  port::timed_phase clock;
   std::vector<ns::thread> threads;
   for (std::uint64_t w = 0; w < workers; ++w)
     threads.push_back(port::spawn_on(static_cast<unsigned>(w % nodes), worker, table, p, w, tallies[w]));
   for (auto& t : threads) t.join();
-  const double secs = clock.seconds();
+  const double secs = clock.end();
 
   tally sum;
   for (const auto& t : tallies) {

@@ -62,12 +62,12 @@ int main(int argc, char** argv) {
   for (std::uint64_t w = 0; w <= workers; ++w) starts.push_back(n * w / workers);
   for (std::uint64_t w = 0; w < workers; ++w) blocks.push_back(port::make_shared_on<matrix>(static_cast<unsigned>(w % nodes)));
 
-  port::stopwatch clock;
+  port::timed_phase clock;
   std::vector<ns::thread> threads;
   for (std::uint64_t w = 0; w < workers; ++w)
     threads.push_back(port::spawn_on(static_cast<unsigned>(w % nodes), worker, a, b, n, starts[w], starts[w + 1], blocks[w]));
   for (auto& t : threads) t.join();
-  const double secs = clock.seconds();
+  const double secs = clock.end();
 
   std::uint64_t h = n;
   for (std::uint64_t w = 0; w < workers; ++w) {

@@ -451,7 +451,7 @@ int main(int argc, char** argv) {
   }
 
   // Timed phase: batches of concurrent compose-post threads.
-  port::stopwatch clock;
+  port::timed_phase clock;
   for (std::uint64_t first = 0, b = 0; first < requests; first += batch, ++b) {
     std::vector<ns::thread> threads;
     for (std::uint64_t slot = 0; slot < batch && first + slot < requests; ++slot)
@@ -459,7 +459,7 @@ int main(int argc, char** argv) {
           port::spawn_on(static_cast<unsigned>((first + slot) % nodes), compose_post, wp, c, first + slot, b, slot));
     for (auto& t : threads) t.join();
   }
-  const double secs = clock.seconds();
+  const double secs = clock.end();
 
   // Read the stores back in id order and check them against each other.
   const world& w = *std::as_const(wp);

@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
 
   std::vector<ns::shared_ptr<ns::vector<count_entry>>> results;
   for (std::uint64_t w = 0; w < workers; ++w) results.push_back(port::make_shared_on<ns::vector<count_entry>>(static_cast<unsigned>(w % nodes)));
-  port::stopwatch clock;
+  port::timed_phase clock;
   std::vector<ns::thread> threads;
   // Worker w takes chunks w, w + workers, ...: with workers a multiple of the node
   // count, it runs on the node that holds them.
@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   for (const auto& res : results)
     for (const auto& e : *std::as_const(res)) all.emplace_back(std::string(std::string_view(e.word)), e.count);
   std::sort(all.begin(), all.end());
-  const double secs = clock.seconds();
+  const double secs = clock.end();
   std::uint64_t h = 0, total = 0, distinct = 0;
   for (std::size_t i = 0; i < all.size();) {
     std::uint64_t n = 0;
