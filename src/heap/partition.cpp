@@ -88,6 +88,12 @@ void init(node_t self, node_t nodes) {
   }
   void* own = reinterpret_cast<void*>(l.begin(self));
   if (mprotect(own, l.partition, PROT_READ | PROT_WRITE) != 0) die("cannot map own partition");
+  // mimalloc keeps each size class on its own pages, so one object's parts (a
+  // shared block, its vector's buffer, its mutex's block) sit on different 4 KiB
+  // pages: over a large heap every access risks a TLB miss per part. Huge pages
+  // (where the kernel has them: THP "always" or "madvise") cover 512 times more.
+  // Advisory: failure (no THP in this kernel) leaves 4 KiB pages.
+  if (settings::get_bool("DSTD_HUGE_PAGES")) (void)madvise(own, l.partition, MADV_HUGEPAGE);
   if (!mi_manage_os_memory_ex(own, l.partition, /*committed*/ true, /*large*/ false, /*zero*/ true,
                               /*numa*/ -1, /*exclusive*/ true, &g_arena))
     die("mimalloc refused the partition");
