@@ -25,9 +25,10 @@ constexpr entry kRegistry[] = {
      "virtual address of node 0's heap partition; identical on every node"},
     {"DSTD_PARTITION_SIZE", "16G",
      "bytes of global heap owned by each node (power of two, >= 32M); reserved, not committed"},
-    {"DSTD_HUGE_PAGES", "1",
+    {"DSTD_HUGE_PAGES", "0",
      "1: ask the kernel for transparent huge pages on this node's partition (madvise "
-     "MADV_HUGEPAGE): fewer TLB misses over a large heap; 0: 4 KiB pages"},
+     "MADV_HUGEPAGE): fewer TLB misses over many small objects (kvstore +35%), slower "
+     "where large blocks come and go (dataframe -25..-50%); 0: 4 KiB pages"},
     {"DSTD_FREE_BATCH", "256",
      "remote frees/destroys buffered per destination before a batch message is sent"},
     {"DSTD_FREE_FLUSH_US", "2000",
