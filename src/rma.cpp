@@ -53,7 +53,7 @@ namespace {
 std::uint64_t atomic_at(rt::atomic_op op, std::uint64_t* word, std::uint64_t a, std::uint64_t b) {
   if (reinterpret_cast<std::uintptr_t>(word) % 8) throw std::invalid_argument("dstd::rma: atomic word not 8-byte aligned");
   node_t h = checked_home(word, sizeof *word, "atomic");
-  if (!rt::multi_node() || (h == node_id() && (!rt::fabric().native_atomics() || rt::fabric().host_cpu_atomics()))) {
+  if (!rt::multi_node() || (h == node_id() && rt::fabric().own_words_take_cpu_atomics())) {
     // Executed here with a CPU atomic: exactly what the home runtime does for peers'
     // requests, and what a software provider (shm, tcp) does for their FI_ATOMICs.
     std::atomic_ref<std::uint64_t> w(*word);

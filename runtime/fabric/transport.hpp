@@ -83,8 +83,10 @@ class transport {
   std::uint64_t compare_swap(node_t node, std::uint64_t raddr, std::uint64_t expected,
                              std::uint64_t desired);
   bool native_atomics() const { return native_atomics_; }
-  // Native atomics that CPU atomics at the home may be mixed with (software providers).
-  bool host_cpu_atomics() const { return host_cpu_atomics_; }
+  // True if this node may update its own words with CPU atomics: peers' atomics
+  // reach them through the home's runtime (no native atomics) or through a software
+  // provider's own CPU atomics. False where a NIC applies them (loop back instead).
+  bool own_words_take_cpu_atomics() const { return !native_atomics_ || host_cpu_atomics_; }
 
   // Sends one message (copied; the caller may reuse `buf` on return).
   void send(node_t node, const void* buf, std::size_t len);
