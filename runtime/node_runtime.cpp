@@ -1078,16 +1078,14 @@ unsigned total_cores() {
 std::uint32_t local_cores() noexcept { return g_rt ? g_rt->cores : 1; }
 
 void wait_nonzero(std::atomic<int>& flag) {
+  const auto sleep = [&] {
+    while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+  };
   runtime* rt = g_rt;
-  if (rt && rt->nodes > 1) {
-    poll_then_block(
-        *rt, [&] { return flag.load(std::memory_order_acquire) != 0; },
-        [&] {
-          while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
-        });
-    return;
-  }
-  while (flag.load(std::memory_order_acquire) == 0) flag.wait(0, std::memory_order_acquire);
+  if (rt && rt->nodes > 1)
+    poll_then_block(*rt, [&] { return flag.load(std::memory_order_acquire) != 0; }, sleep);
+  else
+    sleep();  // one node: nothing to poll
 }
 
 int running_threads() noexcept { return g_rt ? g_rt->running_threads.load(std::memory_order_relaxed) : 0; }

@@ -28,7 +28,8 @@ constexpr entry kRegistry[] = {
     {"DSTD_HUGE_PAGES", "0",
      "1: ask the kernel for transparent huge pages on this node's partition (madvise "
      "MADV_HUGEPAGE): fewer TLB misses over many small objects (kvstore +35%), slower "
-     "where large blocks come and go (dataframe -25..-50%); 0: 4 KiB pages"},
+     "where large blocks come and go, as mimalloc's decommits split huge pages (dataframe "
+     "-25..-50%); 0: 4 KiB pages"},
     {"DSTD_FREE_BATCH", "256",
      "remote frees/destroys buffered per destination before a batch message is sent"},
     {"DSTD_FREE_FLUSH_US", "2000",

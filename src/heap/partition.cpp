@@ -93,7 +93,10 @@ void init(node_t self, node_t nodes) {
   // pages: over a large heap every access risks a TLB miss per part. Huge pages
   // (where the kernel has them: THP "always" or "madvise") cover 512 times more.
   // Off by default: measured on 1 node, kvstore ran 4.6-5.4M ops/s with them against
-  // 3.1-3.8M, but dataframe 37-55 Mrows/s against 69-71 (its columns come and go).
+  // 3.1-3.8M, but dataframe 37-55 Mrows/s against 69-71. Its columns come and go,
+  // and mimalloc decommits freed spans, which splits huge pages that then fault back
+  // (with MIMALLOC_ALLOW_DECOMMIT=0 dataframe's default size ran 1.07-1.21x of 4 KiB
+  // pages, but --rows 10000000 still 0.68x: faults of fresh huge pages may compact).
   // Advisory: failure (no THP in this kernel) leaves 4 KiB pages.
   if (settings::get_bool("DSTD_HUGE_PAGES")) (void)madvise(own, l.partition, MADV_HUGEPAGE);
   if (!mi_manage_os_memory_ex(own, l.partition, /*committed*/ true, /*large*/ false, /*zero*/ true,
