@@ -27,9 +27,10 @@ constexpr entry kRegistry[] = {
      "bytes of global heap owned by each node (power of two, >= 32M); reserved, not committed"},
     {"DSTD_HUGE_PAGES", "0",
      "1: ask the kernel for transparent huge pages on this node's partition (madvise "
-     "MADV_HUGEPAGE): fewer TLB misses over many small objects (kvstore +35%), slower "
-     "where large blocks come and go, as mimalloc's decommits split huge pages (dataframe "
-     "-25..-50%); 0: 4 KiB pages"},
+     "MADV_HUGEPAGE): fewer TLB misses over many small objects in mimalloc's size-class "
+     "pages (kvstore on 1 node +15..38%), large fabric reads twice as fast on shm; but every "
+     "fresh huge page is zeroed whole on first touch, which on a VM whose host reclaims "
+     "freed guest memory made ports that allocate as they run slower (gemm -44%); 0: 4 KiB pages"},
     {"DSTD_FREE_BATCH", "256",
      "remote frees/destroys buffered per destination before a batch message is sent"},
     {"DSTD_FREE_FLUSH_US", "2000",

@@ -90,14 +90,17 @@ void init(node_t self, node_t nodes) {
   if (mprotect(own, l.partition, PROT_READ | PROT_WRITE) != 0) die("cannot map own partition");
   // mimalloc keeps each size class on its own pages, so one object's parts (a
   // shared block, its vector's buffer, its mutex's block) sit on different 4 KiB
-  // pages: over a large heap every access risks a TLB miss per part. Huge pages
-  // (where the kernel has them: THP "always" or "madvise") cover 512 times more.
-  // Off by default: measured on 1 node, kvstore ran 4.6-5.4M ops/s with them against
-  // 3.1-3.8M, but dataframe 37-55 Mrows/s against 69-71. Its columns come and go,
-  // and mimalloc decommits freed spans, which splits huge pages that then fault back
-  // (with MIMALLOC_ALLOW_DECOMMIT=0 dataframe's default size ran 1.07-1.21x of 4 KiB
-  // pages, but --rows 10000000 still 0.68x: faults of fresh huge pages may compact).
-  // Advisory: failure (no THP in this kernel) leaves 4 KiB pages.
+  // pages: over a large heap every access risks a TLB miss per part. Transparent
+  // huge pages cover 512 times more per TLB entry and halve the cost of large fabric
+  // reads on shm (fewer pages to pin). They cause no decommit churn: the partition
+  // is handed to mimalloc committed, so mimalloc treats it as pinned and never
+  // decommits it. Off by default all the same: a fresh huge page is zeroed whole on
+  // its first touch, and on this project's VMs (Firecracker, free page reporting on)
+  // that touch also refaults host memory. make bench with them on: kvstore's 1-node
+  // overhead went from +19% to +3%, but gemm's from -4% to +62%, dataframe's from
+  // -11% to +48% (their first touches happen in the timed phase; in back-to-back
+  // dataframe runs a huge-page run cost 0.13 s of system time after another
+  // huge-page run, 1.0-1.4 s after a 4 KiB run). Advisory: without THP, 4 KiB pages.
   if (settings::get_bool("DSTD_HUGE_PAGES")) (void)madvise(own, l.partition, MADV_HUGEPAGE);
   if (!mi_manage_os_memory_ex(own, l.partition, /*committed*/ true, /*large*/ false, /*zero*/ true,
                               /*numa*/ -1, /*exclusive*/ true, &g_arena))
