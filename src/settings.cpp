@@ -25,12 +25,12 @@ constexpr entry kRegistry[] = {
      "virtual address of node 0's heap partition; identical on every node"},
     {"DSTD_PARTITION_SIZE", "16G",
      "bytes of global heap owned by each node (power of two, >= 32M); reserved, not committed"},
-    {"DSTD_HUGE_PAGES", "0",
-     "1: ask the kernel for transparent huge pages on this node's partition (madvise "
-     "MADV_HUGEPAGE): fewer TLB misses over many small objects in mimalloc's size-class "
-     "pages (kvstore on 1 node +15..38%), large fabric reads twice as fast on shm; but every "
-     "fresh huge page is zeroed whole on first touch, which on a VM whose host reclaims "
-     "freed guest memory made ports that allocate as they run slower (gemm -44%); 0: 4 KiB pages"},
+    {"DSTD_HUGE_PAGES", "small",
+     "small: transparent huge pages (madvise MADV_HUGEPAGE) for the quarter of this node's "
+     "partition that holds blocks of at most 1 KiB: fewer TLB misses over many small objects, "
+     "which mimalloc spreads over one page per size class; 1: the whole partition (large fabric "
+     "reads twice as fast on shm, but fresh huge pages are zeroed whole on first touch: "
+     "gemm -44% in make bench on a VM whose host reclaims freed guest memory); 0: 4 KiB pages"},
     {"DSTD_FREE_BATCH", "256",
      "remote frees/destroys buffered per destination before a batch message is sent"},
     {"DSTD_FREE_FLUSH_US", "2000",

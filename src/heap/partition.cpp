@@ -3,11 +3,13 @@
 #include <mimalloc.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "common/thread_counters.hpp"
 #include "dstd/settings.hpp"
@@ -19,7 +21,15 @@ namespace {
 
 layout g_layout;
 bool g_init = false;
-mi_arena_id_t g_arena{};
+
+// The partition is two mimalloc arenas: the first part for small blocks (at most
+// kSmallBlock bytes: objects, their mutexes, short buffers), the rest for larger
+// blocks. Each thread allocates from its own mimalloc heap in each arena, and falls
+// back to the other arena when its own is full, so either kind of block can still use
+// the whole partition. Why two: see DSTD_HUGE_PAGES in init().
+constexpr std::size_t kSmallBlock = 1024;
+mi_arena_id_t g_small_arena{}, g_large_arena{};
+bool g_split = false;  // false: one arena (partitions of 32 MiB)
 
 // Counters are per thread (common/thread_counters.hpp) and summed on snapshot. A
 // block freed by another thread than the one that allocated it makes one thread's
@@ -45,13 +55,32 @@ counters& my_counters() noexcept {
 
 using common::bump;
 
-// A mimalloc heap per thread, bound to this node's arena. mimalloc heaps are
-// single-owner for allocation; frees may come from any thread.
-constinit thread_local mi_heap_t* t_heap = nullptr;
-mi_heap_t* thread_heap() noexcept {
-  if (!t_heap) [[unlikely]]
-    t_heap = mi_heap_new_in_arena(g_arena);
-  return t_heap;
+// A mimalloc heap per thread and arena. mimalloc heaps are single-owner for
+// allocation; frees may come from any thread (mi_free finds the block's heap).
+constinit thread_local mi_heap_t* t_small_heap = nullptr;
+constinit thread_local mi_heap_t* t_large_heap = nullptr;
+mi_heap_t* small_heap() noexcept {
+  if (!t_small_heap) [[unlikely]]
+    t_small_heap = mi_heap_new_in_arena(g_small_arena);
+  return t_small_heap;
+}
+mi_heap_t* large_heap() noexcept {
+  if (!t_large_heap) [[unlikely]]
+    t_large_heap = mi_heap_new_in_arena(g_large_arena);
+  return t_large_heap;
+}
+
+void* heap_malloc(mi_heap_t* h, std::size_t bytes, std::size_t alignment) noexcept {
+  return alignment <= alignof(std::max_align_t) ? mi_heap_malloc(h, bytes) : mi_heap_malloc_aligned(h, bytes, alignment);
+}
+
+// A block from the arena for its size, else from the other one.
+void* arena_malloc(std::size_t bytes, std::size_t alignment) noexcept {
+  if (!g_split) return heap_malloc(large_heap(), bytes, alignment);
+  const bool small = bytes <= kSmallBlock;
+  if (void* p = heap_malloc(small ? small_heap() : large_heap(), bytes, alignment)) [[likely]]
+    return p;
+  return heap_malloc(small ? large_heap() : small_heap(), bytes, alignment);
 }
 
 [[noreturn]] void die(const char* what) {
@@ -88,23 +117,38 @@ void init(node_t self, node_t nodes) {
   }
   void* own = reinterpret_cast<void*>(l.begin(self));
   if (mprotect(own, l.partition, PROT_READ | PROT_WRITE) != 0) die("cannot map own partition");
-  // mimalloc keeps each size class on its own pages, so one object's parts (a
-  // shared block, its vector's buffer, its mutex's block) sit on different 4 KiB
-  // pages: over a large heap every access risks a TLB miss per part. Transparent
-  // huge pages cover 512 times more per TLB entry and halve the cost of large fabric
-  // reads on shm (fewer pages to pin). They cause no decommit churn: the partition
-  // is handed to mimalloc committed, so mimalloc treats it as pinned and never
-  // decommits it. Off by default all the same: a fresh huge page is zeroed whole on
-  // its first touch, and on this project's VMs (Firecracker, free page reporting on)
-  // that touch also refaults host memory. make bench with them on: kvstore's 1-node
-  // overhead went from +19% to +3%, but gemm's from -4% to +62%, dataframe's from
-  // -11% to +48% (their first touches happen in the timed phase; in back-to-back
-  // dataframe runs a huge-page run cost 0.13 s of system time after another
-  // huge-page run, 1.0-1.4 s after a 4 KiB run). Advisory: without THP, 4 KiB pages.
-  if (settings::get_bool("DSTD_HUGE_PAGES")) (void)madvise(own, l.partition, MADV_HUGEPAGE);
-  if (!mi_manage_os_memory_ex(own, l.partition, /*committed*/ true, /*large*/ false, /*zero*/ true,
-                              /*numa*/ -1, /*exclusive*/ true, &g_arena))
-    die("mimalloc refused the partition");
+  // Huge pages (DSTD_HUGE_PAGES). mimalloc keeps each size class on its own pages,
+  // so one object's parts (a shared block, its vector's buffer, its mutex's block)
+  // sit on different 4 KiB pages: over a large heap of small objects every access
+  // risks a TLB miss per part, where glibc would have put the parts side by side.
+  // Transparent huge pages cover 512 times more per TLB entry. A large block gains
+  // little from them (a scan's miss is shared by 4 KiB of data) and pays the zeroing
+  // of whole fresh huge pages as it first touches memory, which on this project's
+  // VMs (Firecracker, free page reporting on) also refaults host memory: with the
+  // whole partition on huge pages, make bench measured kvstore's 1-node overhead at
+  // +3% (from +19%), but gemm's at +62% (from -4%) and dataframe's at +48% (from
+  // -11%). So by default only the small-block arena asks for them. mimalloc never
+  // decommits either arena (they are handed over committed, which mimalloc treats as
+  // pinned), so no huge page is split once faulted in. Advisory: without THP in the
+  // kernel, 4 KiB pages.
+  const std::string huge = settings::get("DSTD_HUGE_PAGES");
+  const bool huge_small = huge == "small", huge_all = !huge_small && settings::get_bool("DSTD_HUGE_PAGES");
+  const std::size_t small_bytes = std::max<std::size_t>(kArenaAlign, l.partition / 4);
+  g_split = l.partition >= 2 * kArenaAlign;
+  char* const own_bytes = static_cast<char*>(own);
+  if (huge_all) (void)madvise(own, l.partition, MADV_HUGEPAGE);
+  if (huge_small && g_split) (void)madvise(own, small_bytes, MADV_HUGEPAGE);
+  const auto manage = [](void* start, std::size_t bytes, mi_arena_id_t* id) {
+    if (!mi_manage_os_memory_ex(start, bytes, /*committed*/ true, /*large*/ false, /*zero*/ true, /*numa*/ -1,
+                                /*exclusive*/ true, id))
+      die("mimalloc refused the partition");
+  };
+  if (g_split) {
+    manage(own_bytes, small_bytes, &g_small_arena);
+    manage(own_bytes + small_bytes, l.partition - small_bytes, &g_large_arena);
+  } else {
+    manage(own, l.partition, &g_large_arena);
+  }
   g_layout = l;
   g_init = true;
 }
@@ -114,9 +158,7 @@ const layout& lay() noexcept { return g_layout; }
 
 void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept {
   if (bytes == 0) bytes = 1;
-  void* p = alignment <= alignof(std::max_align_t)
-                ? mi_heap_malloc(thread_heap(), bytes)
-                : mi_heap_malloc_aligned(thread_heap(), bytes, alignment);
+  void* p = arena_malloc(bytes, alignment);
   if (!p) return nullptr;
   DSTD_TSAN_ACQUIRE(p);
   counters& c = my_counters();
@@ -127,7 +169,7 @@ void* alloc_local(std::size_t bytes, std::size_t alignment) noexcept {
 }
 
 void* alloc_internal(std::size_t bytes, std::size_t alignment) noexcept {
-  void* p = mi_heap_malloc_aligned(thread_heap(), bytes ? bytes : 1, alignment);
+  void* p = arena_malloc(bytes ? bytes : 1, alignment);
   if (p) DSTD_TSAN_ACQUIRE(p);
   return p;
 }
