@@ -29,7 +29,9 @@ bool g_init = false;
 // the whole partition. Why two: see DSTD_HUGE_PAGES in init().
 constexpr std::size_t kSmallBlock = 1024;
 mi_arena_id_t g_small_arena{}, g_large_arena{};
-bool g_split = false;  // false: one arena (partitions of 32 MiB)
+// Largest block for the small arena: kSmallBlock, or 0 where the partition (32 MiB)
+// is one arena, so that every block goes to the large heap with the same test.
+std::size_t g_small_max = 0;
 
 // Counters are per thread (common/thread_counters.hpp) and summed on snapshot. A
 // block freed by another thread than the one that allocated it makes one thread's
@@ -76,10 +78,10 @@ void* heap_malloc(mi_heap_t* h, std::size_t bytes, std::size_t alignment) noexce
 
 // A block from the arena for its size, else from the other one.
 void* arena_malloc(std::size_t bytes, std::size_t alignment) noexcept {
-  if (!g_split) return heap_malloc(large_heap(), bytes, alignment);
-  const bool small = bytes <= kSmallBlock;
+  const bool small = bytes <= g_small_max;  // bytes >= 1
   if (void* p = heap_malloc(small ? small_heap() : large_heap(), bytes, alignment)) [[likely]]
     return p;
+  if (g_small_max == 0) return nullptr;  // one arena: nothing to fall back to
   return heap_malloc(small ? large_heap() : small_heap(), bytes, alignment);
 }
 
@@ -134,18 +136,19 @@ void init(node_t self, node_t nodes) {
   const std::string huge = settings::get("DSTD_HUGE_PAGES");
   const bool huge_small = huge == "small", huge_all = !huge_small && settings::get_bool("DSTD_HUGE_PAGES");
   const std::size_t small_bytes = std::max<std::size_t>(kArenaAlign, l.partition / 4);
-  g_split = l.partition >= 2 * kArenaAlign;
+  const bool split = l.partition >= 2 * kArenaAlign;
   char* const own_bytes = static_cast<char*>(own);
   if (huge_all) (void)madvise(own, l.partition, MADV_HUGEPAGE);
-  if (huge_small && g_split) (void)madvise(own, small_bytes, MADV_HUGEPAGE);
+  if (huge_small && split) (void)madvise(own, small_bytes, MADV_HUGEPAGE);
   const auto manage = [](void* start, std::size_t bytes, mi_arena_id_t* id) {
     if (!mi_manage_os_memory_ex(start, bytes, /*committed*/ true, /*large*/ false, /*zero*/ true, /*numa*/ -1,
                                 /*exclusive*/ true, id))
       die("mimalloc refused the partition");
   };
-  if (g_split) {
+  if (split) {
     manage(own_bytes, small_bytes, &g_small_arena);
     manage(own_bytes + small_bytes, l.partition - small_bytes, &g_large_arena);
+    g_small_max = kSmallBlock;
   } else {
     manage(own, l.partition, &g_large_arena);
   }

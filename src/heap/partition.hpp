@@ -5,8 +5,9 @@
 // slice r. Only the own slice is made read-write; it is handed to mimalloc as two
 // exclusive arenas, a quarter for blocks of at most 1 KiB (on huge pages by default)
 // and the rest for larger ones (no OS fallback: both full means NULL means
-// std::bad_alloc), and each allocating thread gets its own mimalloc heap in each. Live-byte and block
-// counters are kept here so tests can see every node return to its starting usage.
+// std::bad_alloc), and each allocating thread gets its own mimalloc heap in each.
+// Live-byte and block counters are kept here so tests can see every node return to
+// its starting usage.
 #pragma once
 
 #include <atomic>
