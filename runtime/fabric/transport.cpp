@@ -449,9 +449,25 @@ int transport::progress() {
 void transport::wait(op_ctx& ctx) {
   pollers::waiting waiting(pollers_);
   pollers::spinning polling(pollers_);
+  // An operation may need the peer to poll more than once: over tcp, the data of a
+  // large read leaves the home as fast as the socket takes it, one progress call at a
+  // time. The ring after the post woke the peer once; it goes back to sleep on the
+  // doorbell after DSTD_SPIN_US without activity, and a socket becoming writable does
+  // not ring it. So ring it again every 100 us of waiting (one shared-cache-line load
+  // while it is awake). Measured: BM_fabric_read/67108864 over tcp on one host took
+  // 24-999 ms, mostly 60-200 ms, without this, and a steady 25-30 ms with it.
+  constexpr auto kRering = std::chrono::microseconds(100);
+  auto next_ring = std::chrono::steady_clock::time_point::max();
+  if (bell_) next_ring = std::chrono::steady_clock::now() + kRering;
   unsigned spins = 0;
   while (ctx.state.load(std::memory_order_acquire) == 0) {
-    if (progress() == 0 && ++spins > 64) sched_yield();
+    if (progress() == 0 && ++spins > 64) {
+      sched_yield();
+      if (bell_ && std::chrono::steady_clock::now() >= next_ring) {
+        bell_->ring(ctx.peer);
+        next_ring = std::chrono::steady_clock::now() + kRering;
+      }
+    }
   }
   if (ctx.state.load() < 0)
     throw std::runtime_error("dstd: fabric operation on node " + std::to_string(ctx.peer) +
