@@ -45,6 +45,7 @@ MICRO_PAIRS = [
     ("BM_mutex_lock_unlock_remote", "BM_am_roundtrip"),
     ("BM_channel_pingpong_remote", "BM_am_roundtrip"),
     ("BM_spawn_join_remote", "BM_am_roundtrip"),
+    ("BM_am_roundtrip_bytes/40000", "BM_am_roundtrip_bytes/4096"),
     ("BM_unique_ptr_deref_local", "BM_std_unique_ptr_deref"),
     ("BM_mutex_lock_unlock_local", "BM_std_mutex_lock_unlock"),
     ("BM_vector_sum_local", "BM_std_vector_sum"),

@@ -104,6 +104,20 @@ void BM_am_roundtrip(benchmark::State& state) {
 }
 BENCHMARK(BM_am_roundtrip);
 
+// The same with `range(0)` bytes each way. Over tcp, messages above ofi_rxm's eager
+// size (16 KiB) arrive in segments or by rendezvous, steps that need the receiver to
+// poll though nobody rings it; this is where a sleeping runtime would stall them.
+void BM_am_roundtrip_bytes(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  std::vector<unsigned char> in(static_cast<std::size_t>(state.range(0)), 42), out(in.size());
+  for (auto _ : state) {
+    dstd::rt::request(1, dstd::rt::msg::ping, in.data(), in.size(), out.data(), out.size());
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * in.size() * 2));
+}
+BENCHMARK(BM_am_roundtrip_bytes)->Arg(4096)->Arg(40000);
+
 // run_on: the request, a hand-off to a worker thread on node 1, the reply.
 void BM_run_on_remote(benchmark::State& state) {
   if (!need_two_nodes(state)) return;

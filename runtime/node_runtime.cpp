@@ -702,24 +702,37 @@ void progress_loop_body() {
     }
     const bool frees_pending = flush_old_batches(now);
     if (n > 0) continue;
-    if (now - rt.last_activity_ns.load(std::memory_order_relaxed) < rt.spin_ns && !threads_computing(rt)) {
+    // A message of ours in flight may need its receiver to poll again (tcp:
+    // rendezvous, segments): ring it, and keep polling ourselves for up to
+    // DSTD_IDLE_WAIT_US, since its completion may need us too.
+    const bool sending = rt.tr.sends_in_flight();
+    if (sending) rt.tr.ring_receivers();
+    const std::int64_t idle_ns = now - rt.last_activity_ns.load(std::memory_order_relaxed);
+    if ((idle_ns < rt.spin_ns || (sending && idle_ns < rt.idle_wait_us * 1000)) && !threads_computing(rt)) {
       sched_yield();
       continue;
     }
     if (rt.bell_in_use) {
-      // Peers ring us after posting anything, so sleep until the next timer. Protocol
-      // steps that nobody rings for (rendezvous of large messages) are bounded by
-      // DSTD_IDLE_WAIT_US while local threads wait for replies.
+      // Peers ring us after posting anything, so sleep until the next timer. But a
+      // protocol step may need us with nobody ringing: over tcp, the later segments of
+      // a message larger than ofi_rxm's eager size (16 KiB), or a rendezvous read of
+      // one we sent. So sleep in DSTD_IDLE_WAIT_US slices while local threads wait for
+      // replies, while a message of ours is in flight, and for kActiveWindowNs after
+      // the last activity. Measured (tcp, one host, a 20-60 KB ping): replies took up
+      // to 0.8 s, the heartbeat period, without these bounds.
+      constexpr std::int64_t kActiveWindowNs = 20'000'000;
       std::int64_t us = (next_heartbeat - now) / 1000 + 1;
       if (frees_pending) us = std::min<std::int64_t>(us, rt.flush_ns / 1000 + 1);
-      if (rt.blocked_waiters.load(std::memory_order_relaxed) > 0) us = std::min(us, rt.idle_wait_us);
+      if (rt.blocked_waiters.load(std::memory_order_relaxed) > 0 || sending || idle_ns < kActiveWindowNs)
+        us = std::min(us, rt.idle_wait_us);
       if (rt.bell.sleep(rt.self, [&] { return rt.tr.progress(); }, us))
         rt.last_activity_ns.store(now_ns(), std::memory_order_relaxed);
       continue;
     }
     // Idle: sleep on the CQ fd (if any) and the local wake-up eventfd. While local
     // threads are blocked on replies, sleep in short slices so replies stay prompt.
-    const std::int64_t us = rt.blocked_waiters.load(std::memory_order_relaxed) > 0 ? 50 : rt.idle_wait_us;
+    const std::int64_t us =
+        rt.blocked_waiters.load(std::memory_order_relaxed) > 0 || rt.tr.sends_in_flight() ? 50 : rt.idle_wait_us;
     pollfd fds[2] = {{rt.wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
     int nfds = 1;
     if (rt.tr.wait_fd() >= 0) {

@@ -55,9 +55,10 @@ void doorbell::wake(node_t node) noexcept {
   syscall(SYS_futex, &s.seq, FUTEX_WAKE, 1, nullptr, nullptr, 0);
 }
 
-void doorbell::wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept {
+bool doorbell::wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept {
   timespec ts{static_cast<time_t>(timeout_us / 1000000), static_cast<long>((timeout_us % 1000000) * 1000)};
   syscall(SYS_futex, &s.seq, FUTEX_WAIT, seq, &ts, nullptr, 0);
+  return s.seq.load(std::memory_order_acquire) != seq;  // rung (else timed out or spurious)
 }
 
 }  // namespace dstd::rt

@@ -69,7 +69,8 @@ class doorbell {
     slots_[self].sleeping.store(0, std::memory_order_relaxed);
   }
 
-  // Sleeper side. Returns false (no sleep) if poll_once() found work after the flag was set.
+  // Sleeper side. Returns true if it was rung; false if poll_once() found work after
+  // the flag was set (no sleep) or the sleep timed out.
   template <class Poll>
   bool sleep(node_t self, Poll&& poll_once, std::int64_t timeout_us) {
     slot& s = slots_[self];
@@ -81,9 +82,9 @@ class doorbell {
       s.sleeping.store(0, std::memory_order_relaxed);
       return false;
     }
-    wait(s, seq, timeout_us);
+    const bool rung = wait(s, seq, timeout_us);
     s.sleeping.store(0, std::memory_order_relaxed);
-    return true;
+    return rung;
   }
 
  private:
@@ -92,7 +93,7 @@ class doorbell {
     std::atomic<std::uint32_t> sleeping;
     std::atomic<std::uint32_t> under_load;
   };
-  static void wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept;
+  static bool wait(slot& s, std::uint32_t seq, std::int64_t timeout_us) noexcept;
   slot* slots_ = nullptr;
   std::size_t bytes_ = 0;
   std::string path_;

@@ -193,6 +193,7 @@ peer_address transport::self_address() const {
 
 void transport::connect(const std::vector<peer_address>& peers) {
   fi_addr_.assign(peers.size(), FI_ADDR_NOTAVAIL);
+  peer_sends_ = std::make_unique<std::atomic<int>[]>(peers.size());
   peer_key_.resize(peers.size());
   peer_base_.resize(peers.size());
   for (std::size_t r = 0; r < peers.size(); ++r) {
@@ -361,6 +362,8 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
     heap_impl::free_internal(blk);
     fail("fi_send", static_cast<int>(rc));
   }
+  sends_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  peer_sends_[node].fetch_add(1, std::memory_order_relaxed);
   if (bell_) bell_->ring(node);
 }
 
@@ -374,7 +377,9 @@ void transport::fail_op(op_ctx* ctx, int err) {
       // The message is lost: let the runtime fail whoever waits for its reply.
       auto* blk = reinterpret_cast<send_block*>(ctx);
       if (on_send_failure_) on_send_failure_(blk->data, 0, ctx->peer, err);
+      peer_sends_[ctx->peer].fetch_sub(1, std::memory_order_relaxed);
       heap_impl::free_internal(ctx);
+      sends_in_flight_.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
     case op_ctx::kind::recv:
@@ -415,7 +420,9 @@ int transport::progress() {
           ctx->state.store(1, std::memory_order_release);
           break;
         case op_ctx::kind::send:
+          peer_sends_[ctx->peer].fetch_sub(1, std::memory_order_relaxed);
           heap_impl::free_internal(ctx);
+          sends_in_flight_.fetch_sub(1, std::memory_order_relaxed);
           break;
         case op_ctx::kind::recv:
           if (t_depth > 1) {
@@ -472,6 +479,12 @@ void transport::wait(op_ctx& ctx) {
   if (ctx.state.load() < 0)
     throw std::runtime_error("dstd: fabric operation on node " + std::to_string(ctx.peer) +
                              " failed: " + fi_err(ctx.err));
+}
+
+void transport::ring_receivers() noexcept {
+  if (!bell_) return;
+  for (node_t r = 0; r < nodes_; ++r)
+    if (peer_sends_[r].load(std::memory_order_relaxed) > 0) bell_->ring(r);
 }
 
 bool transport::trywait() {

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,15 @@ class transport {
   void send(node_t node, const void* buf, std::size_t len);
   void send2(node_t node, const void* a, std::size_t alen, const void* b, std::size_t blen);
 
+  // Messages posted and not completed yet. Over tcp a message larger than ofi_rxm's
+  // eager size (16 KiB) completes only after the receiver has read it from us (a
+  // rendezvous): we must keep polling until then, though nobody rings us for it.
+  // Such a message may also arrive in several steps (ofi_rxm's segmentation), each
+  // needing the receiver to poll, and only the post rang it: rings again every
+  // receiver of a message in flight (one shared-cache-line load each while awake).
+  bool sends_in_flight() const noexcept { return sends_in_flight_.load(std::memory_order_relaxed) > 0; }
+  void ring_receivers() noexcept;
+
   // Reads up to a batch of completions and dispatches them; returns how many.
   int progress();
   // Waits for `ctx` by driving progress; throws on a failed operation.
@@ -150,6 +160,8 @@ class transport {
   send_failure_handler on_send_failure_ = nullptr;
   long long post_timeout_ms_ = 5000;
   doorbell* bell_ = nullptr;
+  std::atomic<int> sends_in_flight_{0};
+  std::unique_ptr<std::atomic<int>[]> peer_sends_;  // messages in flight, per receiver
   pollers pollers_{*this};
 };
 
