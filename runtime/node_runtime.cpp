@@ -706,7 +706,7 @@ void progress_loop_body() {
     // rendezvous, segments): ring it, and keep polling ourselves for up to
     // DSTD_IDLE_WAIT_US, since its completion may need us too.
     const bool sending = rt.tr.sends_in_flight();
-    if (sending) rt.tr.ring_receivers();
+    if (sending) rt.tr.ring_receivers_of_sends_in_flight();
     const std::int64_t idle_ns = now - rt.last_activity_ns.load(std::memory_order_relaxed);
     if ((idle_ns < rt.spin_ns || (sending && idle_ns < rt.idle_wait_us * 1000)) && !threads_computing(rt)) {
       sched_yield();
@@ -731,8 +731,7 @@ void progress_loop_body() {
     }
     // Idle: sleep on the CQ fd (if any) and the local wake-up eventfd. While local
     // threads are blocked on replies, sleep in short slices so replies stay prompt.
-    const std::int64_t us =
-        rt.blocked_waiters.load(std::memory_order_relaxed) > 0 || rt.tr.sends_in_flight() ? 50 : rt.idle_wait_us;
+    const std::int64_t us = rt.blocked_waiters.load(std::memory_order_relaxed) > 0 || sending ? 50 : rt.idle_wait_us;
     pollfd fds[2] = {{rt.wake_fd, POLLIN, 0}, {-1, POLLIN, 0}};
     int nfds = 1;
     if (rt.tr.wait_fd() >= 0) {

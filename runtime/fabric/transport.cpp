@@ -85,6 +85,7 @@ long transport::post_retry(node_t node, Post&& post) {
 void transport::open(const std::string& provider, node_t self, node_t nodes, const std::string& job_id) {
   post_timeout_ms_ = settings::get_int("DSTD_NODE_TIMEOUT_MS");
   provider_ = provider;
+  sends_to_ = std::make_unique<std::atomic<int>[]>(nodes);
   self_ = self;
   nodes_ = nodes;
   info_ = settings::get_bool("DSTD_NATIVE_ATOMICS") ? query(provider, true) : nullptr;
@@ -193,7 +194,6 @@ peer_address transport::self_address() const {
 
 void transport::connect(const std::vector<peer_address>& peers) {
   fi_addr_.assign(peers.size(), FI_ADDR_NOTAVAIL);
-  peer_sends_ = std::make_unique<std::atomic<int>[]>(peers.size());
   peer_key_.resize(peers.size());
   peer_base_.resize(peers.size());
   for (std::size_t r = 0; r < peers.size(); ++r) {
@@ -352,19 +352,32 @@ void transport::send2(node_t node, const void* a, std::size_t alen, const void* 
   blk->ctx.peer = node;
   std::memcpy(blk->data, a, alen);
   if (blen) std::memcpy(blk->data + alen, b, blen);
+  // Counted before the post: another thread's progress() may reap the completion
+  // before post_retry returns.
+  sends_in_flight_.fetch_add(1, std::memory_order_relaxed);
+  sends_to_[node].fetch_add(1, std::memory_order_relaxed);
   try {
     rc = post_retry(node, [&] { return fi_send(ep_, blk->data, len, heap_desc_, fi_addr_[node], &blk->ctx.fi); });
   } catch (...) {
-    heap_impl::free_internal(blk);
+    release_send(&blk->ctx);
     throw;
   }
   if (rc) {
-    heap_impl::free_internal(blk);
+    release_send(&blk->ctx);
     fail("fi_send", static_cast<int>(rc));
   }
-  sends_in_flight_.fetch_add(1, std::memory_order_relaxed);
-  peer_sends_[node].fetch_add(1, std::memory_order_relaxed);
-  if (bell_) bell_->ring(node);
+  if (bell_) {
+    bell_->ring(node);
+    // A worker's send may need this node to poll until it completes (sends_in_flight);
+    // wake this node's runtime if it sleeps (one load when it is awake).
+    bell_->ring(self_);
+  }
+}
+
+void transport::release_send(op_ctx* ctx) noexcept {
+  sends_to_[ctx->peer].fetch_sub(1, std::memory_order_relaxed);
+  sends_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+  heap_impl::free_internal(ctx);
 }
 
 void transport::fail_op(op_ctx* ctx, int err) {
@@ -376,10 +389,12 @@ void transport::fail_op(op_ctx* ctx, int err) {
     case op_ctx::kind::send: {
       // The message is lost: let the runtime fail whoever waits for its reply.
       auto* blk = reinterpret_cast<send_block*>(ctx);
+      struct release_after {  // even if the handler throws
+        transport* t;
+        op_ctx* c;
+        ~release_after() { t->release_send(c); }
+      } release{this, ctx};
       if (on_send_failure_) on_send_failure_(blk->data, 0, ctx->peer, err);
-      peer_sends_[ctx->peer].fetch_sub(1, std::memory_order_relaxed);
-      heap_impl::free_internal(ctx);
-      sends_in_flight_.fetch_sub(1, std::memory_order_relaxed);
       break;
     }
     case op_ctx::kind::recv:
@@ -420,9 +435,7 @@ int transport::progress() {
           ctx->state.store(1, std::memory_order_release);
           break;
         case op_ctx::kind::send:
-          peer_sends_[ctx->peer].fetch_sub(1, std::memory_order_relaxed);
-          heap_impl::free_internal(ctx);
-          sends_in_flight_.fetch_sub(1, std::memory_order_relaxed);
+          release_send(ctx);
           break;
         case op_ctx::kind::recv:
           if (t_depth > 1) {
@@ -462,7 +475,7 @@ void transport::wait(op_ctx& ctx) {
   // doorbell after DSTD_SPIN_US without activity, and a socket becoming writable does
   // not ring it. So ring it again every 100 us of waiting (one shared-cache-line load
   // while it is awake). Measured: BM_fabric_read/67108864 over tcp on one host took
-  // 24-999 ms, mostly 60-200 ms, without this, and a steady 25-30 ms with it.
+  // 24-999 ms, mostly 60-200 ms, without this, and a steady 27-36 ms with it.
   constexpr auto kRering = std::chrono::microseconds(100);
   auto next_ring = std::chrono::steady_clock::time_point::max();
   if (bell_) next_ring = std::chrono::steady_clock::now() + kRering;
@@ -481,10 +494,10 @@ void transport::wait(op_ctx& ctx) {
                              " failed: " + fi_err(ctx.err));
 }
 
-void transport::ring_receivers() noexcept {
+void transport::ring_receivers_of_sends_in_flight() noexcept {
   if (!bell_) return;
   for (node_t r = 0; r < nodes_; ++r)
-    if (peer_sends_[r].load(std::memory_order_relaxed) > 0) bell_->ring(r);
+    if (sends_to_[r].load(std::memory_order_relaxed) > 0) bell_->ring(r);
 }
 
 bool transport::trywait() {

@@ -96,11 +96,11 @@ class transport {
   // Messages posted and not completed yet. Over tcp a message larger than ofi_rxm's
   // eager size (16 KiB) completes only after the receiver has read it from us (a
   // rendezvous): we must keep polling until then, though nobody rings us for it.
-  // Such a message may also arrive in several steps (ofi_rxm's segmentation), each
-  // needing the receiver to poll, and only the post rang it: rings again every
-  // receiver of a message in flight (one shared-cache-line load each while awake).
   bool sends_in_flight() const noexcept { return sends_in_flight_.load(std::memory_order_relaxed) > 0; }
-  void ring_receivers() noexcept;
+  // Such a message may also reach its receiver in several steps (ofi_rxm's
+  // segmentation), each needing it to poll, and only the post rang it. This rings
+  // every receiver of a message in flight again (one load each while it is awake).
+  void ring_receivers_of_sends_in_flight() noexcept;
 
   // Reads up to a batch of completions and dispatches them; returns how many.
   int progress();
@@ -126,6 +126,7 @@ class transport {
 
  private:
   void* desc_for(const void* local, std::size_t len, fid_mr** temp);
+  void release_send(op_ctx* ctx) noexcept;  // a send completed or failed: uncount, free
   void dispatch_recv(op_ctx* ctx, std::size_t len);
   void repost(op_ctx* ctx);
   void fail_op(op_ctx* ctx, int err);
@@ -161,7 +162,7 @@ class transport {
   long long post_timeout_ms_ = 5000;
   doorbell* bell_ = nullptr;
   std::atomic<int> sends_in_flight_{0};
-  std::unique_ptr<std::atomic<int>[]> peer_sends_;  // messages in flight, per receiver
+  std::unique_ptr<std::atomic<int>[]> sends_to_;  // messages in flight, per receiver
   pollers pollers_{*this};
 };
 
