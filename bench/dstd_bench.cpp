@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "fabric/transport.hpp"
 #include "node_runtime.hpp"
 
 namespace {
@@ -40,6 +41,27 @@ void BM_fabric_read(benchmark::State& state) {
   dstd::heap::flush();
 }
 BENCHMARK(BM_fabric_read)->Arg(64)->Arg(4096)->Arg(65536)->Arg(1048576)->Arg(64 << 20);
+
+// The same read as one fi_read on one endpoint: what a plain libfabric program gets.
+// Over shm, BM_fabric_read of DSTD_STRIPE_MIN bytes or more shares the copy with the
+// node's copy helper on a second endpoint (runtime/fabric/stripes.hpp).
+void BM_fabric_read_one_lane(benchmark::State& state) {
+  if (!need_two_nodes(state)) return;
+  const auto bytes = static_cast<std::size_t>(state.range(0));
+  void* remote = dstd::heap::allocate_on(1, bytes, 64);
+  void* local = dstd::heap::allocate(bytes, 64);
+  std::memset(local, 0x5a, bytes);
+  dstd::rma::write(remote, local, bytes);
+  for (auto _ : state) {
+    dstd::rt::fabric().read(1, local, reinterpret_cast<std::uint64_t>(remote), bytes, /*may_stripe=*/false);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
+  dstd::heap::deallocate(local);
+  dstd::heap::deallocate(remote);
+  dstd::heap::flush();
+}
+BENCHMARK(BM_fabric_read_one_lane)->Arg(64 << 20);
 
 void BM_fabric_write(benchmark::State& state) {
   if (!need_two_nodes(state)) return;

@@ -38,12 +38,14 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// What every node publishes at bootstrap. Fixed-size part, then the endpoint name.
+// What every node publishes at bootstrap. Fixed-size part, then the endpoint name,
+// then the copy lane's endpoint name (lane_len bytes, 0 without one).
 struct node_card {
   std::uint32_t magic = 0x64737464;  // "dstd"
   std::uint32_t rank = 0;
   std::uint32_t pid = 0;
   std::uint32_t name_len = 0;
+  std::uint32_t lane_len = 0;
   std::uint64_t code_addr = 0;  // address of a function: equal on all nodes iff layout is identical
   std::uint64_t heap_base = 0, partition = 0, key = 0, heap_begin = 0;
   char host[64] = {};
@@ -765,10 +767,11 @@ void wait_reply(pending_reply& p) {
       *g_rt, [&] { return p.done.load(std::memory_order_acquire) == 1; }, [&] { sleep_until_complete(p); });
 }
 
-std::vector<std::uint8_t> to_blob(const node_card& c, const std::vector<std::uint8_t>& name) {
-  std::vector<std::uint8_t> b(sizeof c + name.size());
+std::vector<std::uint8_t> to_blob(const node_card& c, const peer_address& a) {
+  std::vector<std::uint8_t> b(sizeof c);
   std::memcpy(b.data(), &c, sizeof c);
-  std::memcpy(b.data() + sizeof c, name.data(), name.size());
+  b.insert(b.end(), a.name.begin(), a.name.end());
+  b.insert(b.end(), a.lane_name.begin(), a.lane_name.end());
   return b;
 }
 
@@ -831,6 +834,7 @@ void start(int, char**) {
     c.rank = rt->self;
     c.pid = static_cast<std::uint32_t>(::getpid());
     c.name_len = static_cast<std::uint32_t>(me.name.size());
+    c.lane_len = static_cast<std::uint32_t>(me.lane_name.size());
     c.code_addr = reinterpret_cast<std::uint64_t>(&detail::call_remote);
     c.heap_base = lay.base;
     c.partition = lay.partition;
@@ -841,7 +845,7 @@ void start(int, char**) {
     if (rt->self == 0)
       std::snprintf(c.doorbell, sizeof c.doorbell, "%s",
                     rt->bell.create(doorbell_name(rt->boot->job_id()), rt->nodes).c_str());
-    cards = rt->boot->allgather(to_blob(c, me.name));
+    cards = rt->boot->allgather(to_blob(c, me));
   } catch (const std::exception& e) {
     die(std::string("dstd[node ") + std::to_string(rt->self) + "]: " + e.what());
   }
@@ -854,6 +858,8 @@ void start(int, char**) {
     node_card c;
     if (cards[r].size() < sizeof c) die("dstd: corrupt bootstrap record from node " + std::to_string(r));
     std::memcpy(&c, cards[r].data(), sizeof c);
+    if (cards[r].size() != sizeof c + c.name_len + c.lane_len)
+      die("dstd: corrupt bootstrap record from node " + std::to_string(r));
     auto mismatch = [&](const char* what) {
       die("dstd[node " + std::to_string(rt->self) + "]: node " + std::to_string(r) + " disagrees on " + what +
           ": every node must run the same binary with the same DSTD_* settings");
@@ -863,7 +869,9 @@ void start(int, char**) {
                "DSTD_NO_REEXEC=1)");
     if (c.heap_base != mine.heap_base || c.partition != mine.partition) mismatch("the heap layout");
     if (std::strncmp(c.provider, mine.provider, sizeof c.provider) != 0) mismatch("DSTD_PROVIDER");
-    addrs[r].name.assign(cards[r].begin() + sizeof c, cards[r].begin() + sizeof c + c.name_len);
+    const auto name = cards[r].begin() + sizeof c;
+    addrs[r].name.assign(name, name + c.name_len);
+    addrs[r].lane_name.assign(name + c.name_len, name + c.name_len + c.lane_len);
     addrs[r].key = c.key;
     addrs[r].heap_begin = c.heap_begin;
     peer_state& p = *rt->peers[r];
@@ -1105,7 +1113,8 @@ int running_threads() noexcept { return g_rt ? g_rt->running_threads.load(std::m
 counters read_counters() noexcept {
   runtime& rt = *g_rt;
   return {rt.c_sent.load(), rt.c_recv.load(), rt.c_reads.load(), rt.c_writes.load(),
-          rt.c_bread.load(), rt.c_bwritten.load(), rt.c_atomics.load(), rt.c_calls.load()};
+          rt.c_bread.load(), rt.c_bwritten.load(), rt.c_atomics.load(), rt.c_calls.load(),
+          rt.tr.striped_reads_helped()};
 }
 
 void count_rma(bool write, std::size_t bytes) noexcept {

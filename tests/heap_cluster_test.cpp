@@ -3,9 +3,13 @@
 #include <dstd/heap.hpp>
 #include <dstd/rma.hpp>
 #include <dstd/runtime.hpp>
+#include <dstd/settings.hpp>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstring>
+#include <thread>
 #include <vector>
 
 namespace {
@@ -78,6 +82,64 @@ TEST(HeapCluster, EveryNodeReadsAndWritesEveryPartition) {
     EXPECT_TRUE(ok) << "block of node " << h;
   }
   for (auto* b : blocks) dstd::heap::deallocate(b);
+  dstd::heap::flush();
+}
+
+// Reads of DSTD_STRIPE_MIN bytes or more over shm are cut in pieces that the caller
+// and the node's copy helper share (runtime/fabric/stripes.hpp). Every byte must
+// land where it belongs, at odd offsets and lengths, with several threads reading
+// at once (only one of them can have the helper; the others copy alone).
+TEST(HeapCluster, LargeReadsAreExactAndSharedWithTheCopyHelper) {
+  constexpr std::size_t kBytes = (std::size_t{24} << 20) + 12345;
+  auto* block = static_cast<unsigned char*>(dstd::heap::allocate_on(1, kBytes));
+  dstd::run_on(1, [](unsigned char* b) {
+    for (std::size_t i = 0; i < kBytes; ++i) b[i] = static_cast<unsigned char>((i * 131) ^ (i >> 12));
+  }, block);
+  const auto byte_at = [](std::size_t i) { return static_cast<unsigned char>((i * 131) ^ (i >> 12)); };
+  const auto mismatches = [&](const std::vector<unsigned char>& got, std::size_t from) {
+    std::size_t bad = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) bad += got[i] != byte_at(from + i);
+    return bad;
+  };
+  const std::uint64_t helped_before = dstd::local_traffic().striped_reads_helped;
+
+  std::vector<unsigned char> whole(kBytes);
+  dstd::rma::read(whole.data(), block, kBytes);
+  EXPECT_EQ(mismatches(whole, 0), 0u);
+  std::vector<unsigned char> odd((std::size_t{9} << 20) + 3);  // unaligned start and length
+  dstd::rma::read(odd.data(), block + 7, odd.size());
+  EXPECT_EQ(mismatches(odd, 7), 0u);
+
+  std::vector<std::size_t> bad(3, 0);
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 3; ++t)
+    readers.emplace_back([&, t] {
+      std::vector<unsigned char> mine(kBytes - 4096 * t);
+      for (int k = 0; k < 3; ++k) {
+        std::memset(mine.data(), 0, mine.size());
+        dstd::rma::read(mine.data(), block + 4096 * t, mine.size());
+        bad[t] += mismatches(mine, 4096 * t);
+      }
+    });
+  for (auto& r : readers) r.join();
+  for (int t = 0; t < 3; ++t) EXPECT_EQ(bad[t], 0u) << "reader thread " << t;
+
+  // The helper takes pieces only once it is awake, and a loaded machine may keep it
+  // from waking before the caller has taken every piece: read until it has joined
+  // one read, for at most 10 s.
+  const bool stripes = dstd::settings::get("DSTD_PROVIDER") == "shm" &&
+                       dstd::settings::get_size("DSTD_STRIPE_MIN") > 0 &&
+                       dstd::settings::get_size("DSTD_STRIPE_MIN") <= kBytes;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (stripes && dstd::local_traffic().striped_reads_helped == helped_before &&
+         std::chrono::steady_clock::now() < deadline)
+    dstd::rma::read(whole.data(), block, kBytes);
+  const std::uint64_t helped = dstd::local_traffic().striped_reads_helped - helped_before;
+  if (stripes)
+    EXPECT_GT(helped, 0u) << "the copy helper never joined a large read over shm";
+  else
+    EXPECT_EQ(helped, 0u) << "reads were striped where they must not be";
+  dstd::heap::deallocate(block);
   dstd::heap::flush();
 }
 

@@ -65,8 +65,8 @@ std::string sanitized(const std::string& id) {
 }
 }  // namespace
 
-std::string shm_region_name(const std::string& job_id, node_t rank) {
-  return "dstd-" + sanitized(job_id) + "-" + std::to_string(rank);
+std::string shm_region_name(const std::string& job_id, node_t rank, int lane) {
+  return "dstd-" + sanitized(job_id) + "-" + std::to_string(rank) + (lane ? "." + std::to_string(lane) : "");
 }
 
 std::string doorbell_name(const std::string& job_id) { return "dstd-bell-" + sanitized(job_id); }

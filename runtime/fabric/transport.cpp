@@ -120,28 +120,45 @@ void transport::open(const std::string& provider, node_t self, node_t nodes, con
     wait_fd_ = -1;
   }
 
+  const bool shm = std::string(info_->fabric_attr->prov_name) == "shm";
+  // The copy lane: see stripes.hpp. Only where copies run in the posting thread (shm)
+  // and one memory registration serves both endpoints.
+  stripe_min_ = shm && !(mr_mode_ & FI_MR_ENDPOINT) ? settings::get_size("DSTD_STRIPE_MIN") : 0;
+
   fi_av_attr av_attr{};
   av_attr.type = FI_AV_TABLE;
-  av_attr.count = nodes;
+  av_attr.count = stripe_min_ ? 2 * nodes : nodes;
   if ((rc = fi_av_open(domain_, &av_attr, &av_, nullptr))) fail("fi_av_open", rc);
-  if ((rc = fi_endpoint(domain_, info_, &ep_, nullptr))) fail("fi_endpoint", rc);
-  if ((rc = fi_ep_bind(ep_, &av_->fid, 0))) fail("fi_ep_bind(av)", rc);
-  if ((rc = fi_ep_bind(ep_, &cq_->fid, FI_TRANSMIT | FI_RECV))) fail("fi_ep_bind(cq)", rc);
-  if (std::string(info_->fabric_attr->prov_name) == "shm") {
-    // Left to itself shm names its region after the pid; we never close the
-    // endpoint (detached workers may use it until exit), so that file would outlive
-    // the job and a later process with the same pid could not start. A job-scoped
-    // name is unlinked at shutdown, and by dstdrun after a node dies.
-    region_ = shm_region_name(job_id, self);
-    ::shm_unlink(region_.c_str());  // a leftover of a killed job with this id
-    if ((rc = fi_setname(&ep_->fid, const_cast<char*>(region_.c_str()), region_.size() + 1)))
+  // Left to itself shm names its region after the pid; we never close the endpoint
+  // (detached workers may use it until exit), so that file would outlive the job and
+  // a later process with the same pid could not start. A job-scoped name is unlinked
+  // at shutdown, and by dstdrun after a node dies.
+  if (shm) region_ = shm_region_name(job_id, self);
+  ep_ = open_endpoint(region_);
+  if (stripe_min_) {
+    lane_region_ = shm_region_name(job_id, self, 1);
+    lane_ep_ = open_endpoint(lane_region_);
+  }
+}
+
+fid_ep* transport::open_endpoint(const std::string& shm_name) {
+  fid_ep* ep = nullptr;
+  int rc;
+  if ((rc = fi_endpoint(domain_, info_, &ep, nullptr))) fail("fi_endpoint", rc);
+  if ((rc = fi_ep_bind(ep, &av_->fid, 0))) fail("fi_ep_bind(av)", rc);
+  if ((rc = fi_ep_bind(ep, &cq_->fid, FI_TRANSMIT | FI_RECV))) fail("fi_ep_bind(cq)", rc);
+  if (!shm_name.empty()) {
+    ::shm_unlink(shm_name.c_str());  // a leftover of a killed job with this id
+    if ((rc = fi_setname(&ep->fid, const_cast<char*>(shm_name.c_str()), shm_name.size() + 1)))
       fail("fi_setname", rc);
   }
-  if ((rc = fi_enable(ep_))) fail("fi_enable", rc);
+  if ((rc = fi_enable(ep))) fail("fi_enable", rc);
+  return ep;
 }
 
 void transport::unlink_region() noexcept {
   if (!region_.empty()) ::shm_unlink(region_.c_str());
+  if (!lane_region_.empty()) ::shm_unlink(lane_region_.c_str());
 }
 
 void transport::register_heap(void* base, std::size_t len) {
@@ -176,17 +193,25 @@ void transport::repost(op_ctx* ctx) {
   if (rc) fail("fi_recv", static_cast<int>(rc));
 }
 
-peer_address transport::self_address() const {
-  peer_address a;
+namespace {
+std::vector<std::uint8_t> endpoint_name(fid_ep* ep) {
   std::size_t len = 256;
-  a.name.resize(len);
-  int rc = fi_getname(&ep_->fid, a.name.data(), &len);
+  std::vector<std::uint8_t> name(len);
+  int rc = fi_getname(&ep->fid, name.data(), &len);
   if (rc == -FI_ETOOSMALL) {
-    a.name.resize(len);
-    rc = fi_getname(&ep_->fid, a.name.data(), &len);
+    name.resize(len);
+    rc = fi_getname(&ep->fid, name.data(), &len);
   }
   if (rc) fail("fi_getname", rc);
-  a.name.resize(len);
+  name.resize(len);
+  return name;
+}
+}  // namespace
+
+peer_address transport::self_address() const {
+  peer_address a;
+  a.name = endpoint_name(ep_);
+  if (lane_ep_) a.lane_name = endpoint_name(lane_ep_);
   a.key = fi_mr_key(heap_mr_);
   a.heap_begin = heap_lo_;
   return a;
@@ -194,6 +219,7 @@ peer_address transport::self_address() const {
 
 void transport::connect(const std::vector<peer_address>& peers) {
   fi_addr_.assign(peers.size(), FI_ADDR_NOTAVAIL);
+  lane_addr_.assign(peers.size(), FI_ADDR_NOTAVAIL);
   peer_key_.resize(peers.size());
   peer_base_.resize(peers.size());
   for (std::size_t r = 0; r < peers.size(); ++r) {
@@ -201,6 +227,11 @@ void transport::connect(const std::vector<peer_address>& peers) {
     int n = fi_av_insert(av_, peers[r].name.data(), 1, &a, 0, nullptr);
     if (n != 1) fail("fi_av_insert", n < 0 ? n : -FI_EINVAL);
     fi_addr_[r] = a;
+    if (lane_ep_ && !peers[r].lane_name.empty()) {
+      if ((n = fi_av_insert(av_, peers[r].lane_name.data(), 1, &a, 0, nullptr)) != 1)
+        fail("fi_av_insert(copy lane)", n < 0 ? n : -FI_EINVAL);
+      lane_addr_[r] = a;
+    }
     peer_key_[r] = peers[r].key;
     peer_base_[r] = peers[r].heap_begin;
   }
@@ -228,44 +259,85 @@ inline std::uint64_t remote_addr(std::uint64_t mr_mode, std::uint64_t raddr, std
 }
 }  // namespace
 
-void transport::read(node_t node, void* dst, std::uint64_t raddr, std::size_t len) {
-  op_ctx ctx;
-  ctx.peer = node;
-  fid_mr* temp;
-  void* desc = desc_for(dst, len, &temp);
-  long rc = post_retry(node, [&] {
-    return fi_read(ep_, dst, len, desc, fi_addr_[node], remote_addr(mr_mode_, raddr, peer_base_[node]),
-                   peer_key_[node], &ctx.fi);
-  });
-  if (rc) fail("fi_read", static_cast<int>(rc));
-  if (bell_) bell_->ring(node);
-  wait(ctx);
-  if (temp) fi_close(&temp->fid);
+void transport::read(node_t node, void* dst, std::uint64_t raddr, std::size_t len, bool may_stripe) {
+  if (may_stripe && stripes_to(node, len)) return striped_read(node, dst, raddr, len);
+  rma(0, false, node, dst, raddr, len, true);
 }
 
+// Writes are not striped: shm copies a delivery-complete write in the *target's*
+// progress (its fast path, a copy in the posting thread, is for transmit-complete
+// only), so a second lane adds no copying thread. Measured: 12.2 against 12.4 ms
+// for 64 MiB, and slower below 8 MiB.
 void transport::write(node_t node, const void* src, std::uint64_t raddr, std::size_t len) {
+  rma(0, true, node, const_cast<void*>(src), raddr, len, true);
+}
+
+bool transport::stripes_to(node_t node, std::size_t len) const {
+  return stripe_min_ && len >= stripe_min_ && lane_addr_[node] != FI_ADDR_NOTAVAIL;
+}
+
+void transport::striped_read(node_t node, void* local, std::uint64_t raddr, std::size_t len) {
+  // Pieces of at most 2 MiB, at least two: small enough that a helper waking late
+  // still finds work, large enough that the per-piece post and completion stay
+  // under 1% of the copy.
+  constexpr std::size_t kMaxPiece = std::size_t{2} << 20, kPage = 4096;
+  const std::size_t piece = std::min(kMaxPiece, (len / 2 + kPage - 1) / kPage * kPage);
+  struct piece_args {
+    transport* t;
+    node_t node;
+    char* local;
+    std::uint64_t raddr;
+  } args{this, node, static_cast<char*>(local), raddr};
+  striper_.share(len, piece, [](void* p, int lane, std::size_t off, std::size_t n) {
+    auto& a = *static_cast<piece_args*>(p);
+    // No ring after the post: over shm the copy is done when the post returns, and a
+    // peer woken now would spin on the region lock our next piece holds. wait()
+    // still rings it if the piece needs it (the first operation between two
+    // endpoints is a handshake the peer answers).
+    a.t->rma(lane, false, a.node, a.local + off, a.raddr + off, n, false);
+  }, &args);
+}
+
+void transport::rma(int lane, bool write, node_t node, void* local, std::uint64_t raddr, std::size_t len,
+                    bool ring) {
+  fid_ep* ep = lane ? lane_ep_ : ep_;
+  const fi_addr_t dest = lane ? lane_addr_[node] : fi_addr_[node];
   op_ctx ctx;
   ctx.peer = node;
   fid_mr* temp;
-  void* desc = desc_for(src, len, &temp);
-  // Delivery complete: the write is in the target's memory when it completes. The
-  // default (transmit complete) lets tcp report a write that is still in flight, so
-  // a message sent afterwards (an unlock, to any node) could overtake it.
-  iovec iov{const_cast<void*>(src), len};
-  fi_rma_iov rma{remote_addr(mr_mode_, raddr, peer_base_[node]), len, peer_key_[node]};
-  fi_msg_rma m{};
-  m.msg_iov = &iov;
-  m.desc = &desc;
-  m.iov_count = 1;
-  m.addr = fi_addr_[node];
-  m.rma_iov = &rma;
-  m.rma_iov_count = 1;
-  m.context = &ctx.fi;
-  long rc = post_retry(node, [&] { return fi_writemsg(ep_, &m, FI_COMPLETION | FI_DELIVERY_COMPLETE); });
-  if (rc) fail("fi_writemsg", static_cast<int>(rc));
-  if (bell_) bell_->ring(node);
+  void* desc = desc_for(local, len, &temp);
+  struct close_temp {  // also when posting or waiting throws
+    fid_mr* mr;
+    ~close_temp() {
+      if (mr) fi_close(&mr->fid);
+    }
+  } closing{temp};
+  long rc;
+  if (!write) {
+    rc = post_retry(node, [&] {
+      return fi_read(ep, local, len, desc, dest, remote_addr(mr_mode_, raddr, peer_base_[node]), peer_key_[node],
+                     &ctx.fi);
+    });
+    if (rc) fail("fi_read", static_cast<int>(rc));
+  } else {
+    // Delivery complete: the write is in the target's memory when it completes. The
+    // default (transmit complete) lets tcp report a write that is still in flight, so
+    // a message sent afterwards (an unlock, to any node) could overtake it.
+    iovec iov{local, len};
+    fi_rma_iov rma{remote_addr(mr_mode_, raddr, peer_base_[node]), len, peer_key_[node]};
+    fi_msg_rma m{};
+    m.msg_iov = &iov;
+    m.desc = &desc;
+    m.iov_count = 1;
+    m.addr = dest;
+    m.rma_iov = &rma;
+    m.rma_iov_count = 1;
+    m.context = &ctx.fi;
+    rc = post_retry(node, [&] { return fi_writemsg(ep, &m, FI_COMPLETION | FI_DELIVERY_COMPLETE); });
+    if (rc) fail("fi_writemsg", static_cast<int>(rc));
+  }
+  if (ring && bell_) bell_->ring(node);
   wait(ctx);
-  if (temp) fi_close(&temp->fid);
 }
 
 namespace {

@@ -1,5 +1,6 @@
 // The libfabric transport of one node: one RDM endpoint, one completion queue, one
-// memory registration covering this node's heap partition.
+// memory registration covering this node's heap partition. Over shm, a second
+// endpoint (the copy lane) lets a helper thread share large copies (stripes.hpp).
 //
 // Threading: the domain is FI_THREAD_SAFE, so any thread may post operations and
 // read the completion queue. A thread that waits for its own operation drives
@@ -25,6 +26,7 @@
 
 #include "dstd/runtime.hpp"
 #include "fabric/pollers.hpp"
+#include "fabric/stripes.hpp"
 
 struct fid_fabric;
 struct fid_domain;
@@ -50,7 +52,8 @@ struct op_ctx {
 
 // What a node publishes about itself at bootstrap.
 struct peer_address {
-  std::vector<std::uint8_t> name;  // fi_getname() bytes
+  std::vector<std::uint8_t> name;       // fi_getname() bytes
+  std::vector<std::uint8_t> lane_name;  // the copy lane's, or empty
   std::uint64_t key = 0;           // heap MR key
   std::uint64_t heap_begin = 0;    // start of the node's partition
 };
@@ -78,7 +81,10 @@ class transport {
   void connect(const std::vector<peer_address>& peers);
 
   // Blocking one-sided operations on `node`'s memory at virtual address `raddr`.
-  void read(node_t node, void* dst, std::uint64_t raddr, std::size_t len);
+  // Reads of DSTD_STRIPE_MIN bytes or more over shm are shared with the copy helper
+  // (stripes.hpp).
+  // `may_stripe` false: one fi_read on one endpoint whatever the size (benchmarks).
+  void read(node_t node, void* dst, std::uint64_t raddr, std::size_t len, bool may_stripe = true);
   void write(node_t node, const void* src, std::uint64_t raddr, std::size_t len);
   std::uint64_t fetch_add(node_t node, std::uint64_t raddr, std::uint64_t v);
   std::uint64_t compare_swap(node_t node, std::uint64_t raddr, std::uint64_t expected,
@@ -122,10 +128,18 @@ class transport {
   }
 
   const std::string& provider() const { return provider_; }
+  // Large reads the copy helper joined.
+  std::uint64_t striped_reads_helped() const noexcept { return striper_.helped(); }
   std::size_t max_message() const { return recv_size_; }
 
  private:
   void* desc_for(const void* local, std::size_t len, fid_mr** temp);
+  fid_ep* open_endpoint(const std::string& shm_name);
+  // One blocking read or write on endpoint `lane` (1: the copy lane). `ring`: wake
+  // the peer right after posting (a striped piece leaves that to wait()).
+  void rma(int lane, bool write, node_t node, void* local, std::uint64_t raddr, std::size_t len, bool ring);
+  bool stripes_to(node_t node, std::size_t len) const;
+  void striped_read(node_t node, void* local, std::uint64_t raddr, std::size_t len);
   void release_send(op_ctx* ctx) noexcept;  // a send completed or failed: uncount, free
   void dispatch_recv(op_ctx* ctx, std::size_t len);
   void repost(op_ctx* ctx);
@@ -137,12 +151,15 @@ class transport {
   long post_retry(node_t node, Post&& post);
 
   std::string provider_;
-  std::string region_;  // shm region name set with fi_setname, or empty
+  std::string region_;       // shm region name set with fi_setname, or empty
+  std::string lane_region_;  // the copy lane's, or empty
   node_t self_ = 0, nodes_ = 0;
   fi_info* info_ = nullptr;
   fid_fabric* fabric_ = nullptr;
   fid_domain* domain_ = nullptr;
   fid_ep* ep_ = nullptr;
+  fid_ep* lane_ep_ = nullptr;  // the copy lane: shm only, DSTD_STRIPE_MIN > 0
+  std::size_t stripe_min_ = 0;
   fid_cq* cq_ = nullptr;
   fid_av* av_ = nullptr;
   fid_mr* heap_mr_ = nullptr;
@@ -157,6 +174,7 @@ class transport {
   std::vector<std::uint64_t> peer_key_;
   std::vector<std::uint64_t> peer_base_;
   std::vector<std::uint64_t> fi_addr_;
+  std::vector<std::uint64_t> lane_addr_;  // peers' copy lanes (FI_ADDR_NOTAVAIL: none)
   message_handler on_message_ = nullptr;
   send_failure_handler on_send_failure_ = nullptr;
   long long post_timeout_ms_ = 5000;
@@ -164,12 +182,14 @@ class transport {
   std::atomic<int> sends_in_flight_{0};
   std::unique_ptr<std::atomic<int>[]> sends_to_;  // messages in flight, per receiver
   pollers pollers_{*this};
+  striper striper_;
 };
 
 // Files a job creates in /dev/shm are named after its job id, so that dstdrun can
 // remove them even when a node was killed before it could: the shm provider's
 // region of each node, and the doorbell of a single-host job.
-std::string shm_region_name(const std::string& job_id, node_t rank);
+// Lane 1 is the copy lane's region.
+std::string shm_region_name(const std::string& job_id, node_t rank, int lane = 0);
 std::string doorbell_name(const std::string& job_id);
 // The job id of a dstdrun job, from the path of its bootstrap socket.
 std::string dstdrun_job_id(const std::string& bootstrap_path);

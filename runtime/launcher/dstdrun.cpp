@@ -451,7 +451,8 @@ int main(int argc, char** argv) {
   // Files the nodes created in /dev/shm; they remove them at an orderly end, but a
   // node that was killed could not.
   const std::string job = dstd::rt::dstdrun_job_id(j.sock_path);
-  for (unsigned r = 0; r < j.opt.nodes; ++r) shm_unlink(dstd::rt::shm_region_name(job, r).c_str());
+  for (unsigned r = 0; r < j.opt.nodes; ++r)
+    for (int lane : {0, 1}) shm_unlink(dstd::rt::shm_region_name(job, r, lane).c_str());
   shm_unlink(dstd::rt::doorbell_name(job).c_str());
   unlink(j.sock_path.c_str());
   rmdir(j.dir.c_str());
