@@ -858,8 +858,6 @@ void start(int, char**) {
     node_card c;
     if (cards[r].size() < sizeof c) die("dstd: corrupt bootstrap record from node " + std::to_string(r));
     std::memcpy(&c, cards[r].data(), sizeof c);
-    if (cards[r].size() != sizeof c + c.name_len + c.lane_len)
-      die("dstd: corrupt bootstrap record from node " + std::to_string(r));
     auto mismatch = [&](const char* what) {
       die("dstd[node " + std::to_string(rt->self) + "]: node " + std::to_string(r) + " disagrees on " + what +
           ": every node must run the same binary with the same DSTD_* settings");
@@ -869,6 +867,8 @@ void start(int, char**) {
                "DSTD_NO_REEXEC=1)");
     if (c.heap_base != mine.heap_base || c.partition != mine.partition) mismatch("the heap layout");
     if (std::strncmp(c.provider, mine.provider, sizeof c.provider) != 0) mismatch("DSTD_PROVIDER");
+    if (cards[r].size() != sizeof c + c.name_len + c.lane_len)
+      die("dstd: corrupt bootstrap record from node " + std::to_string(r));
     const auto name = cards[r].begin() + sizeof c;
     addrs[r].name.assign(name, name + c.name_len);
     addrs[r].lane_name.assign(name + c.name_len, name + c.name_len + c.lane_len);
@@ -1114,7 +1114,7 @@ counters read_counters() noexcept {
   runtime& rt = *g_rt;
   return {rt.c_sent.load(), rt.c_recv.load(), rt.c_reads.load(), rt.c_writes.load(),
           rt.c_bread.load(), rt.c_bwritten.load(), rt.c_atomics.load(), rt.c_calls.load(),
-          rt.tr.striped_reads_helped()};
+          rt.tr.copy_helper_pieces()};
 }
 
 void count_rma(bool write, std::size_t bytes) noexcept {

@@ -101,7 +101,7 @@ TEST(HeapCluster, LargeReadsAreExactAndSharedWithTheCopyHelper) {
     for (std::size_t i = 0; i < got.size(); ++i) bad += got[i] != byte_at(from + i);
     return bad;
   };
-  const std::uint64_t helped_before = dstd::local_traffic().striped_reads_helped;
+  const std::uint64_t helped_before = dstd::local_traffic().copy_helper_pieces;
 
   std::vector<unsigned char> whole(kBytes);
   dstd::rma::read(whole.data(), block, kBytes);
@@ -131,12 +131,15 @@ TEST(HeapCluster, LargeReadsAreExactAndSharedWithTheCopyHelper) {
                        dstd::settings::get_size("DSTD_STRIPE_MIN") > 0 &&
                        dstd::settings::get_size("DSTD_STRIPE_MIN") <= kBytes;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (stripes && dstd::local_traffic().striped_reads_helped == helped_before &&
-         std::chrono::steady_clock::now() < deadline)
+  while (stripes && dstd::local_traffic().copy_helper_pieces == helped_before &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::memset(whole.data(), 0, whole.size());
     dstd::rma::read(whole.data(), block, kBytes);
-  const std::uint64_t helped = dstd::local_traffic().striped_reads_helped - helped_before;
+    ASSERT_EQ(mismatches(whole, 0), 0u);
+  }
+  const std::uint64_t helped = dstd::local_traffic().copy_helper_pieces - helped_before;
   if (stripes)
-    EXPECT_GT(helped, 0u) << "the copy helper never joined a large read over shm";
+    EXPECT_GT(helped, 0u) << "the copy helper never copied a piece of a large read over shm";
   else
     EXPECT_EQ(helped, 0u) << "reads were striped where they must not be";
   dstd::heap::deallocate(block);

@@ -42,8 +42,8 @@ struct traffic_stats {
   std::uint64_t messages_sent, messages_received;  // control messages
   std::uint64_t rma_reads, rma_writes, bytes_read, bytes_written, atomics;
   std::uint64_t calls_served;  // run_on calls and threads run here for other nodes
-  // Large reads (DSTD_STRIPE_MIN, shm) this node's copy helper shared with the caller.
-  std::uint64_t striped_reads_helped;
+  // Pieces of large reads (DSTD_STRIPE_MIN, shm) that this node's copy helper copied.
+  std::uint64_t copy_helper_pieces;
 };
 traffic_stats local_traffic() noexcept;
 traffic_stats traffic_of(node_t node);  // throws std::invalid_argument for a bad node id

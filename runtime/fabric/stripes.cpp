@@ -31,12 +31,14 @@ struct striper::job {
   std::exception_ptr helper_error;
 };
 
-void striper::work(job& j, int lane) {
+std::size_t striper::work(job& j, int lane) {
+  std::size_t done = 0;
   for (;;) {
     const std::size_t i = j.next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= j.pieces) return;
+    if (i >= j.pieces) return done;
     const std::size_t off = i * j.piece;
     j.do_piece(j.ctx, lane, off, std::min(j.piece, j.len - off));
+    ++done;
   }
 }
 
@@ -47,11 +49,16 @@ void striper::share(std::size_t len, std::size_t piece, piece_fn do_piece, void*
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    std::thread([this] { helper_loop(); }).detach();  // lives until exit, like the endpoint
+    try {
+      std::thread([this] { helper_loop(); }).detach();  // lives until exit, like the endpoint
+      running_ = true;
+    } catch (...) {
+      // No thread to spare: every copy is the caller's alone.
+    }
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
   });
   job* none = nullptr;
-  const bool offered = offered_.compare_exchange_strong(none, &j, std::memory_order_acq_rel);
+  const bool offered = running_ && offered_.compare_exchange_strong(none, &j, std::memory_order_acq_rel);
   if (offered) {
     offers_.fetch_add(1, std::memory_order_release);
     futex_wake(&offers_);
@@ -82,9 +89,8 @@ void striper::helper_loop() {
       futex_wait(offers_, seen);
       continue;
     }
-    helped_.fetch_add(1, std::memory_order_relaxed);
     try {
-      work(*j, 1);
+      helped_.fetch_add(work(*j, 1), std::memory_order_relaxed);
     } catch (...) {
       j->helper_error = std::current_exception();
       j->next.store(j->pieces, std::memory_order_relaxed);

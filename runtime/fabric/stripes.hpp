@@ -11,9 +11,11 @@
 // helper (one detached thread, started at the first job, asleep on a futex between
 // jobs), and works through the pieces itself on lane 0. The helper, once awake, takes
 // pieces from the same counter on lane 1. A helper that wakes late takes fewer pieces
-// or none, so a busy or descheduled helper never makes the copy slower than the
-// caller alone. One job is offered at a time; a caller that finds the helper taken
-// copies alone.
+// or none; the caller then waits at most for the piece the helper is copying (longer
+// only if the helper is descheduled in it, or runs a message handler while it polls,
+// as any thread waiting on the fabric does). One job is offered at a time: a caller
+// that finds another job waiting for the helper copies alone, and the helper takes
+// the next job offered after it finishes its current one.
 #pragma once
 
 #include <atomic>
@@ -33,18 +35,19 @@ class striper {
   using piece_fn = void (*)(void* ctx, int lane, std::size_t offset, std::size_t bytes);
   void share(std::size_t len, std::size_t piece, piece_fn do_piece, void* ctx);
 
-  // Jobs the helper joined (for tests and stats).
+  // Pieces the helper copied (for tests and stats).
   std::uint64_t helped() const noexcept { return helped_.load(std::memory_order_relaxed); }
 
  private:
   struct job;
-  static void work(job& j, int lane);
+  static std::size_t work(job& j, int lane);  // returns the pieces it copied
   void helper_loop();
 
   std::atomic<job*> offered_{nullptr};
   std::atomic<std::uint32_t> offers_{0};  // futex the helper sleeps on
   std::atomic<std::uint64_t> helped_{0};
   std::once_flag started_;
+  bool running_ = false;  // the helper started (set once, under started_)
 };
 
 }  // namespace dstd::rt

@@ -56,6 +56,9 @@ struct depth_guard {
   ~depth_guard() { --t_depth; }
 };
 
+// How often a thread that waits on a peer rings it again (see wait()).
+constexpr auto kRering = std::chrono::microseconds(100);
+
 // Blocks of a send whose completion is pending: the message bytes follow the ctx.
 struct send_block {
   op_ctx ctx;
@@ -69,7 +72,15 @@ long transport::post_retry(node_t node, Post&& post) {
   long rc;
   unsigned tries = 0;
   auto start = std::chrono::steady_clock::now();
+  auto next_ring = start;
   while ((rc = static_cast<long>(post())) == -FI_EAGAIN) {
+    // The peer may have to poll before it takes more: over shm, its command queue is
+    // full, or it has not yet answered our endpoint's first contact. Ring it now and
+    // every kRering while it does not (one load while it is awake).
+    if (bell_ && (tries & 63) == 0 && std::chrono::steady_clock::now() >= next_ring) {
+      bell_->ring(node);
+      next_ring = std::chrono::steady_clock::now() + kRering;
+    }
     {
       depth_guard nested;  // received messages wait for an outermost progress() call
       progress();
@@ -123,7 +134,13 @@ void transport::open(const std::string& provider, node_t self, node_t nodes, con
   const bool shm = std::string(info_->fabric_attr->prov_name) == "shm";
   // The copy lane: see stripes.hpp. Only where copies run in the posting thread (shm)
   // and one memory registration serves both endpoints.
-  stripe_min_ = shm && !(mr_mode_ & FI_MR_ENDPOINT) ? settings::get_size("DSTD_STRIPE_MIN") : 0;
+  // shm 1.17 addresses at most 256 peers per endpoint (SMR_MAX_PEERS), and with lanes
+  // the address vector holds two per node. A piece is at least a page.
+  constexpr node_t kShmMaxPeers = 256;
+  stripe_min_ = shm && !(mr_mode_ & FI_MR_ENDPOINT) && 2 * nodes <= kShmMaxPeers
+                    ? settings::get_size("DSTD_STRIPE_MIN")
+                    : 0;
+  if (stripe_min_) stripe_min_ = std::max<std::size_t>(stripe_min_, 2 * 4096);
 
   fi_av_attr av_attr{};
   av_attr.type = FI_AV_TABLE;
@@ -281,7 +298,7 @@ void transport::striped_read(node_t node, void* local, std::uint64_t raddr, std:
   // still finds work, large enough that the per-piece post and completion stay
   // under 1% of the copy.
   constexpr std::size_t kMaxPiece = std::size_t{2} << 20, kPage = 4096;
-  const std::size_t piece = std::min(kMaxPiece, (len / 2 + kPage - 1) / kPage * kPage);
+  const std::size_t piece = std::clamp((len / 2 + kPage - 1) / kPage * kPage, kPage, kMaxPiece);
   struct piece_args {
     transport* t;
     node_t node;
@@ -290,12 +307,15 @@ void transport::striped_read(node_t node, void* local, std::uint64_t raddr, std:
   } args{this, node, static_cast<char*>(local), raddr};
   striper_.share(len, piece, [](void* p, int lane, std::size_t off, std::size_t n) {
     auto& a = *static_cast<piece_args*>(p);
-    // No ring after the post: over shm the copy is done when the post returns, and a
-    // peer woken now would spin on the region lock our next piece holds. wait()
-    // still rings it if the piece needs it (the first operation between two
-    // endpoints is a handshake the peer answers).
+    // No ring after each piece: over shm the copy is done when the post returns, and
+    // a peer woken now would spin on its region lock, which our next piece holds.
+    // post_retry() rings it if it must poll before taking more (its command queue is
+    // full, or the first contact between two endpoints awaits its answer).
     a.t->rma(lane, false, a.node, a.local + off, a.raddr + off, n, false);
   }, &args);
+  // Every shm read leaves a command in the peer's queue that only its own progress
+  // retires (1024 slots): let it catch up now that no piece holds its lock.
+  if (bell_) bell_->ring(node);
 }
 
 void transport::rma(int lane, bool write, node_t node, void* local, std::uint64_t raddr, std::size_t len,
@@ -548,7 +568,6 @@ void transport::wait(op_ctx& ctx) {
   // not ring it. So ring it again every 100 us of waiting (one shared-cache-line load
   // while it is awake). Measured: BM_fabric_read/67108864 over tcp on one host took
   // 24-999 ms, mostly 60-200 ms, without this, and a steady 27-36 ms with it.
-  constexpr auto kRering = std::chrono::microseconds(100);
   auto next_ring = std::chrono::steady_clock::time_point::max();
   if (bell_) next_ring = std::chrono::steady_clock::now() + kRering;
   unsigned spins = 0;

@@ -128,8 +128,8 @@ class transport {
   }
 
   const std::string& provider() const { return provider_; }
-  // Large reads the copy helper joined.
-  std::uint64_t striped_reads_helped() const noexcept { return striper_.helped(); }
+  // Pieces of large reads the copy helper copied.
+  std::uint64_t copy_helper_pieces() const noexcept { return striper_.helped(); }
   std::size_t max_message() const { return recv_size_; }
 
  private:
