@@ -21,8 +21,10 @@ namespace {
 
 using dstd_bench::need_two_nodes;
 
-// One-sided read of `bytes` from node 1's partition into a local heap buffer.
-void BM_fabric_read(benchmark::State& state) {
+// One-sided reads of `bytes` from node 1's partition into a local heap buffer, each
+// by `read(local, remote, bytes)`.
+template <class Read>
+void fabric_read(benchmark::State& state, Read&& read) {
   if (!need_two_nodes(state)) return;
   const auto bytes = static_cast<std::size_t>(state.range(0));
   void* remote = dstd::heap::allocate_on(1, bytes, 64);
@@ -32,7 +34,7 @@ void BM_fabric_read(benchmark::State& state) {
   std::memset(local, 0x5a, bytes);
   dstd::rma::write(remote, local, bytes);
   for (auto _ : state) {
-    dstd::rma::read(local, remote, bytes);
+    read(local, remote, bytes);
     benchmark::ClobberMemory();
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
@@ -40,26 +42,17 @@ void BM_fabric_read(benchmark::State& state) {
   dstd::heap::deallocate(remote);
   dstd::heap::flush();
 }
+
+void BM_fabric_read(benchmark::State& state) { fabric_read(state, dstd::rma::read); }
 BENCHMARK(BM_fabric_read)->Arg(64)->Arg(4096)->Arg(65536)->Arg(1048576)->Arg(64 << 20);
 
 // The same read as one fi_read on one endpoint: what a plain libfabric program gets.
 // Over shm, BM_fabric_read of DSTD_STRIPE_MIN bytes or more shares the copy with the
 // node's copy helper on a second endpoint (runtime/fabric/stripes.hpp).
 void BM_fabric_read_one_lane(benchmark::State& state) {
-  if (!need_two_nodes(state)) return;
-  const auto bytes = static_cast<std::size_t>(state.range(0));
-  void* remote = dstd::heap::allocate_on(1, bytes, 64);
-  void* local = dstd::heap::allocate(bytes, 64);
-  std::memset(local, 0x5a, bytes);
-  dstd::rma::write(remote, local, bytes);
-  for (auto _ : state) {
+  fabric_read(state, [](void* local, const void* remote, std::size_t bytes) {
     dstd::rt::fabric().read(1, local, reinterpret_cast<std::uint64_t>(remote), bytes, /*may_stripe=*/false);
-    benchmark::ClobberMemory();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * bytes));
-  dstd::heap::deallocate(local);
-  dstd::heap::deallocate(remote);
-  dstd::heap::flush();
+  });
 }
 BENCHMARK(BM_fabric_read_one_lane)->Arg(64 << 20);
 
