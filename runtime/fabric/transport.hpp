@@ -54,8 +54,8 @@ struct op_ctx {
 struct peer_address {
   std::vector<std::uint8_t> name;       // fi_getname() bytes
   std::vector<std::uint8_t> lane_name;  // the copy lane's, or empty
-  std::uint64_t key = 0;           // heap MR key
-  std::uint64_t heap_begin = 0;    // start of the node's partition
+  std::uint64_t key = 0;                // heap MR key
+  std::uint64_t heap_begin = 0;         // start of the node's partition
 };
 
 class transport {
@@ -136,7 +136,7 @@ class transport {
   void* desc_for(const void* local, std::size_t len, fid_mr** temp);
   fid_ep* open_endpoint(const std::string& shm_name);
   // One blocking read or write on endpoint `lane` (1: the copy lane). `ring`: wake
-  // the peer right after posting (a striped piece leaves that to wait()).
+  // the peer right after posting (a striped read rings it once, after its pieces).
   void rma(int lane, bool write, node_t node, void* local, std::uint64_t raddr, std::size_t len, bool ring);
   bool stripes_to(node_t node, std::size_t len) const;
   void striped_read(node_t node, void* local, std::uint64_t raddr, std::size_t len);
