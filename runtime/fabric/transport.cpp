@@ -56,8 +56,30 @@ struct depth_guard {
   ~depth_guard() { --t_depth; }
 };
 
-// How often a thread that waits on a peer rings it again (see wait()).
-constexpr auto kRering = std::chrono::microseconds(100);
+// Rings a peer that a thread waits on at most every 100 us (see wait() and
+// post_retry()): one shared-cache-line load while the peer is awake.
+class rering {
+ public:
+  // `now`: the first call may ring at once; otherwise only 100 us from now.
+  rering(doorbell* bell, node_t node, bool now)
+      : bell_(bell),
+        node_(node),
+        next_(now || !bell ? std::chrono::steady_clock::time_point::min()
+                           : std::chrono::steady_clock::now() + kPeriod) {}
+  void operator()() {
+    if (!bell_) return;
+    const auto t = std::chrono::steady_clock::now();
+    if (t < next_) return;
+    bell_->ring(node_);
+    next_ = t + kPeriod;
+  }
+
+ private:
+  static constexpr auto kPeriod = std::chrono::microseconds(100);
+  doorbell* bell_;
+  node_t node_;
+  std::chrono::steady_clock::time_point next_;
+};
 
 // Blocks of a send whose completion is pending: the message bytes follow the ctx.
 struct send_block {
@@ -72,15 +94,12 @@ long transport::post_retry(node_t node, Post&& post) {
   long rc;
   unsigned tries = 0;
   auto start = std::chrono::steady_clock::now();
-  auto next_ring = start;
+  // The peer may have to poll before it takes more: over shm, its command queue is
+  // full, or it has not yet answered our endpoint's first contact. Ring it now and
+  // then every 100 us while it does not.
+  rering ring(bell_, node, /*now=*/true);
   while ((rc = static_cast<long>(post())) == -FI_EAGAIN) {
-    // The peer may have to poll before it takes more: over shm, its command queue is
-    // full, or it has not yet answered our endpoint's first contact. Ring it now and
-    // every kRering while it does not (one load while it is awake).
-    if (bell_ && (tries & 63) == 0 && std::chrono::steady_clock::now() >= next_ring) {
-      bell_->ring(node);
-      next_ring = std::chrono::steady_clock::now() + kRering;
-    }
+    if ((tries & 63) == 0) ring();
     {
       depth_guard nested;  // received messages wait for an outermost progress() call
       progress();
@@ -135,11 +154,12 @@ void transport::open(const std::string& provider, node_t self, node_t nodes, con
   // The copy lane: see stripes.hpp. Only where copies run in the posting thread (shm)
   // and one memory registration serves both endpoints.
   // shm 1.17 addresses at most 256 peers per endpoint (SMR_MAX_PEERS), and with lanes
-  // the address vector holds two per node. A piece is at least a page.
+  // the address vector holds two per node.
   constexpr node_t kShmMaxPeers = 256;
   stripe_min_ = shm && !(mr_mode_ & FI_MR_ENDPOINT) && 2 * nodes <= kShmMaxPeers
                     ? settings::get_size("DSTD_STRIPE_MIN")
                     : 0;
+  // Pieces are whole pages: a striped read is at least two of them.
   if (stripe_min_) stripe_min_ = std::max<std::size_t>(stripe_min_, 2 * 4096);
 
   fi_av_attr av_attr{};
@@ -568,16 +588,12 @@ void transport::wait(op_ctx& ctx) {
   // not ring it. So ring it again every 100 us of waiting (one shared-cache-line load
   // while it is awake). Measured: BM_fabric_read/67108864 over tcp on one host took
   // 24-999 ms, mostly 60-200 ms, without this, and a steady 27-36 ms with it.
-  auto next_ring = std::chrono::steady_clock::time_point::max();
-  if (bell_) next_ring = std::chrono::steady_clock::now() + kRering;
+  rering ring(bell_, ctx.peer, /*now=*/false);  // the post rang it once
   unsigned spins = 0;
   while (ctx.state.load(std::memory_order_acquire) == 0) {
     if (progress() == 0 && ++spins > 64) {
       sched_yield();
-      if (bell_ && std::chrono::steady_clock::now() >= next_ring) {
-        bell_->ring(ctx.peer);
-        next_ring = std::chrono::steady_clock::now() + kRering;
-      }
+      ring();
     }
   }
   if (ctx.state.load() < 0)
