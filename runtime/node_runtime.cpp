@@ -902,6 +902,10 @@ void start(int, char**) {
   rt->progress_thread = std::thread(progress_loop);
   rt->boot->barrier();  // every node can now receive (and has opened the doorbell)
   if (rt->self == 0) rt->bell.unlink();
+  // Every peer mapped our shm regions when it inserted our address (shm maps at
+  // fi_av_insert) before the barrier, so their names can go now: a node killed
+  // later, under any launcher, leaves nothing behind in /dev/shm.
+  rt->tr.unlink_region();
   log("up: %s via %s", provider.c_str(), rt->boot->kind());
 }
 
@@ -934,7 +938,6 @@ void finish() noexcept {
     wake_runtime();
     rt->progress_thread.join();
     rt->boot->barrier();  // nobody closes its endpoint while a peer still needs it
-    rt->tr.unlink_region();  // no peer connects anymore
     rt->boot->finalize();
     log("down");
   } catch (const std::exception& e) {

@@ -114,6 +114,22 @@ TEST(Launcher, JobsLeaveNothingInDevShm) {
   EXPECT_TRUE(leaked.empty()) << "left in /dev/shm: " << leaked.front();
 }
 
+// The regions' names go once every node has mapped them, so even a job whose
+// nodes are all killed (no launcher cleans up under mpirun or srun) leaves nothing.
+TEST(Launcher, ShmNamesAreRemovedOnceTheJobIsUp) {
+  auto o = run(dstdrun + " -n 3 --timeout 60 " + probe + " shm-names");
+  EXPECT_EQ(o.status, 0) << o.output;
+  std::regex line("node ([0-9]+) shm maps ([0-9]+) named ([0-9]+)");
+  int seen = 0;
+  for (std::sregex_iterator it(o.output.begin(), o.output.end(), line), end; it != end; ++it) {
+    ++seen;
+    // Its own two regions (endpoint and copy lane) and each peer's two.
+    EXPECT_GE(std::stoi((*it)[2]), 6) << o.output;
+    EXPECT_EQ(std::stoi((*it)[3]), 0) << o.output;
+  }
+  EXPECT_EQ(seen, 3) << o.output;
+}
+
 TEST(Launcher, WithoutLauncherAProgramIsOneNode) {
   auto o = run(probe + " hello");
   EXPECT_EQ(o.status, 0) << o.output;

@@ -6,9 +6,10 @@
 //   probe sleep S          node 0 sleeps S seconds
 //   probe bad-node         asks a node that does not exist
 //   probe idle-cpu S       stays idle S seconds, prints each node's CPU seconds
-#include <dstd/thread>
-#include <stdexcept>
+//   probe shm-names        each node counts its mappings of /dev/shm/dstd-* files
+//                          and those whose name still exists; exit 1 if any does
 #include <dstd/runtime.hpp>
+#include <dstd/thread>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -17,10 +18,28 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+#include <utility>
 #include <stdexcept>
 #include <thread>
 
 namespace {
+// {mappings of dstd's /dev/shm files, of those the ones whose name still exists}
+std::pair<int, int> shm_mappings() {
+  std::pair<int, int> count{0, 0};
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> seen;  // a region is mapped in several pieces
+  for (std::string line; std::getline(maps, line);) {
+    const auto at = line.find("/dev/shm/dstd-");
+    if (at == std::string::npos || !seen.insert(line.substr(at)).second) continue;
+    ++count.first;
+    if (line.find(" (deleted)") == std::string::npos) ++count.second;
+  }
+  return count;
+}
+
 double cpu_seconds() {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -76,6 +95,24 @@ int main(int argc, char** argv) {
       std::printf("node %u cpu %.3f s\n", r, after[r] - before[r]);
     }
     return 0;
+  }
+  if (!std::strcmp(cmd, "shm-names")) {
+    int named = 0;
+    for (dstd::node_t r = 0; r < n; ++r) {
+      // Each node removes its names just after the start-up barrier, so a node
+      // that is already running may look a moment too early: give it 5 s.
+      const auto [maps, names] = dstd::run_on(r, [] {
+        auto c = shm_mappings();
+        for (int i = 0; i < 50 && c.second; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+          c = shm_mappings();
+        }
+        return c;
+      });
+      std::printf("node %u shm maps %d named %d\n", r, maps, names);
+      named += names;
+    }
+    return named ? 1 : 0;
   }
   std::fprintf(stderr, "probe: unknown command %s\n", cmd);
   return 2;

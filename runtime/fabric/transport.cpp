@@ -169,7 +169,8 @@ void transport::open(const std::string& provider, node_t self, node_t nodes, con
   // Left to itself shm names its region after the pid; we never close the endpoint
   // (detached workers may use it until exit), so that file would outlive the job and
   // a later process with the same pid could not start. A job-scoped name is unlinked
-  // at shutdown, and by dstdrun after a node dies.
+  // once every peer has mapped it (end of start-up), and by dstdrun if a node dies
+  // before that.
   if (shm) region_ = shm_region_name(job_id, self);
   ep_ = open_endpoint(region_);
   if (stripe_min_) {

@@ -68,8 +68,8 @@ class transport {
   // std::runtime_error (listing the available providers) if it does not exist.
   // `job_id` names the shm provider's region (ignored by other providers).
   void open(const std::string& provider, node_t self, node_t nodes, const std::string& job_id);
-  // Removes this node's shm region name (the mapping stays until exit). Call once no
-  // peer will connect anymore.
+  // Removes this node's shm region names (the mappings stay until exit). Call once
+  // every peer has inserted this node's address: shm maps a region at fi_av_insert.
   void unlink_region() noexcept;
   // Registers [base, base+len) for local and remote access. Call once, after open().
   void register_heap(void* base, std::size_t len);

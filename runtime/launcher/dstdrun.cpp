@@ -448,8 +448,8 @@ int main(int argc, char** argv) {
 
   start_nodes(j, prog);
   int status = run(j);
-  // Files the nodes created in /dev/shm; they remove them at an orderly end, but a
-  // node that was killed could not.
+  // Files the nodes created in /dev/shm; they remove them once the job is up, but a
+  // node killed during start-up could not.
   const std::string job = dstd::rt::dstdrun_job_id(j.sock_path);
   for (unsigned r = 0; r < j.opt.nodes; ++r)
     for (int lane : {0, 1}) shm_unlink(dstd::rt::shm_region_name(job, r, lane).c_str());
