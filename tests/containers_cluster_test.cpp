@@ -363,6 +363,59 @@ TEST(String, StdApiAndConversions) {
   EXPECT_TRUE(s.contains("ell") && s.starts_with('h'));
 }
 
+// Where raw-pointer iterators and dstd's own free functions could part from std:
+// code written for std::string/std::vector compiles and means the same.
+TEST(String, StdShapedCallsMeanWhatTheyMeanForStd) {
+  dstr s = "abcdef";
+  std::string t = "abcdef";
+  s.erase(0, 1), t.erase(0, 1);  // a literal 0 is a position, not a null iterator
+  s.insert(0, 2, 'x'), t.insert(0, 2, 'x');
+  s.replace(0, 1, "yy"), t.replace(0, 1, "yy");
+  s.replace(0, 0, 3, 'z'), t.replace(0, 0, 3, 'z');
+  s.replace(0, 0, std::string_view("v")), t.replace(0, 0, std::string_view("v"));
+  EXPECT_EQ(std::string(s), t);
+  s.erase(0), t.erase(0);
+  EXPECT_TRUE(s.empty() && t.empty());
+  s = "abc";
+  s.erase(s.begin()), s.insert(s.end(), 'd'), s.replace(s.begin(), s.begin() + 1, "BB");
+  EXPECT_EQ(s, "BBcd");
+
+  // getline empties the string when the stream is good, even if it extracts nothing.
+  std::istringstream lines("l1\nl2\n");
+  dstr line = "stale";
+  int n = 0;
+  while (getline(lines, line)) ++n;
+  EXPECT_EQ(n, 2);
+  EXPECT_EQ(line, "");
+  std::istringstream fields("a;b;");
+  std::vector<std::string> got;
+  for (dstr f; getline(fields, f, ';');) got.emplace_back(f);
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(getline(std::istringstream("x y"), line));  // an rvalue stream
+  EXPECT_EQ(line, "x y");
+
+  // dstd::string and std::string have a common reference, so ranges take one for the other.
+  dstd::vector<dstr> names{dstr("ann"), dstr("bob")};
+  EXPECT_EQ(std::ranges::find(names, std::string("bob")) - names.begin(), 1);
+}
+
+namespace {
+struct only_less {  // ordered by < alone, as many pre-C++20 types are
+  int v;
+  bool operator<(const only_less& o) const { return v < o.v; }
+  bool operator==(const only_less&) const = default;
+};
+}  // namespace
+
+TEST(Vector, OrderingFallsBackToLessAsStdDoes) {
+  dstd::vector<only_less> a{{1}, {2}}, b{{1}, {3}};
+  std::vector<only_less> sa{{1}, {2}}, sb{{1}, {3}};
+  EXPECT_EQ(a < b, sa < sb);
+  EXPECT_EQ(b <= a, sb <= sa);
+  EXPECT_TRUE((a <=> a) == std::weak_ordering::equivalent);
+  static_assert(std::is_same_v<decltype(a <=> b), std::weak_ordering>);
+}
+
 // ---------------------------------------------------------------- nested containers
 
 TEST(Nested, VectorsOfVectorsAndStringsReadRemotely) {

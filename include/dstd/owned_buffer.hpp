@@ -144,6 +144,9 @@ class owned_buffer {
  private:
   static constexpr std::size_t block_align = alignof(T) < 16 ? 16 : alignof(T);
   static T* allocate(std::size_t cap) {
+    // Every block of elements is made here: the check fires even for a container
+    // that is never destroyed (its destructor checks too).
+    static_assert(check_relocatable<T>());
     if (cap > partition_bytes() / sizeof(T)) throw std::bad_alloc();
     return static_cast<T*>(heap::allocate(cap * sizeof(T), block_align));
   }
