@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "dstd/settings.hpp"
 
@@ -34,6 +35,11 @@ outcome run(const std::string& cmd) {
 
 const std::string dstdrun = DSTDRUN_PATH;
 const std::string probe = PROBE_PATH;
+
+// The lines of a job's output that match `re`, one per node that printed one.
+std::vector<std::smatch> lines_matching(const std::string& output, const std::regex& re) {
+  return {std::sregex_iterator(output.begin(), output.end(), re), std::sregex_iterator()};
+}
 
 void expect_usage_error(const std::string& args, const std::string& says) {
   auto o = run(dstdrun + " " + args);
@@ -119,15 +125,13 @@ TEST(Launcher, JobsLeaveNothingInDevShm) {
 TEST(Launcher, ShmNamesAreRemovedOnceTheJobIsUp) {
   auto o = run(dstdrun + " -n 3 --timeout 60 " + probe + " shm-names");
   EXPECT_EQ(o.status, 0) << o.output;
-  std::regex line("node ([0-9]+) shm maps ([0-9]+) named ([0-9]+)");
-  int seen = 0;
-  for (std::sregex_iterator it(o.output.begin(), o.output.end(), line), end; it != end; ++it) {
-    ++seen;
+  const auto nodes = lines_matching(o.output, std::regex("node ([0-9]+) shm maps ([0-9]+) named ([0-9]+)"));
+  EXPECT_EQ(nodes.size(), 3u) << o.output;
+  for (const auto& m : nodes) {
     // Its own two regions (endpoint and copy lane) and each peer's two.
-    EXPECT_GE(std::stoi((*it)[2]), 6) << o.output;
-    EXPECT_EQ(std::stoi((*it)[3]), 0) << o.output;
+    EXPECT_GE(std::stoi(m[2]), 6) << o.output;
+    EXPECT_EQ(std::stoi(m[3]), 0) << o.output;
   }
-  EXPECT_EQ(seen, 3) << o.output;
 }
 
 TEST(Launcher, WithoutLauncherAProgramIsOneNode) {
@@ -177,13 +181,10 @@ TEST(Launcher, TimeoutEndsTheJob) {
 TEST(Launcher, IdleNodesSleep) {
   auto o = run(dstdrun + " -n 4 --timeout 60 " + probe + " idle-cpu 2");
   ASSERT_EQ(o.status, 0) << o.output;
-  std::regex cpu("node ([0-9]+) cpu ([0-9.]+) s");
-  int seen = 0;
-  for (std::sregex_iterator it(o.output.begin(), o.output.end(), cpu), end; it != end; ++it) {
-    ++seen;
-    EXPECT_LT(std::stod((*it)[2]), 0.5) << "node " << (*it)[1] << " used too much CPU while idle\n" << o.output;
-  }
-  EXPECT_EQ(seen, 4) << o.output;
+  const auto nodes = lines_matching(o.output, std::regex("node ([0-9]+) cpu ([0-9.]+) s"));
+  EXPECT_EQ(nodes.size(), 4u) << o.output;
+  for (const auto& m : nodes)
+    EXPECT_LT(std::stod(m[2]), 0.5) << "node " << m[1] << " used too much CPU while idle\n" << o.output;
 }
 
 }  // namespace
