@@ -16,6 +16,7 @@
 //    memcpy/memmove, never move constructors.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -32,6 +33,14 @@ namespace dstd::detail {
 // The size of a heap partition (the largest block) without a call once the heap is
 // up: containers check it on every growth and string construction.
 inline std::size_t partition_bytes() noexcept { return g_local.size ? g_local.size : heap::partition_size(); }
+
+// An iterator into a container's buffer, taken as a position by insert, erase,
+// emplace and replace. The iterators are raw pointers, so a literal 0 would convert
+// to a null iterator: `s.erase(0)` would be ambiguous with string's index overload,
+// and `v.erase(0)` would compile. std's iterators are classes, to which 0 does not
+// convert; taking positions through templates on this concept keeps it that way.
+template <class I, class T>
+concept position_iterator = std::same_as<I, T*> || std::same_as<I, const T*>;
 
 template <class T>
 class owned_buffer {
