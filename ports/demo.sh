@@ -13,6 +13,9 @@ printf '%-28s %-20s %s\n' "std, 1 process" "$(field "$std_out" result)" "$(field
 printf '%-28s %-20s %s\n' "dstd, 4 nodes (dstdrun -n 4)" "$(field "$dstd_out" result)" "$(field "$dstd_out" throughput)"
 if [ "$(field "$std_out" result)" = "$(field "$dstd_out" result)" ]; then
   echo "results match"
+  # Set expectations: the two throughputs are not a speed-up comparison.
+  echo "(the 4 nodes share this machine's $(nproc) cores; every lock and read of a shard homed on"
+  echo " another node goes through libfabric, which std's shared memory never pays: README, \"Quick start\")"
 else
   echo "results differ" >&2
   exit 1
