@@ -414,8 +414,8 @@ bool spin_poll(runtime& rt, Done&& done) {
   // A waiter that finds an idle worker polling still blocks at once: a watcher
   // there is one more thread spinning beside the replies' pollers, and a 2-node
   // ping-pong (BM_channel_pingpong_remote, 2 cores) took 3.7 us against 2.4.
-  const std::int64_t until = now_ns() + rt.spin_ns;
   if (rt.tr.polling().count() > 0 && rt.worker_polling.load(std::memory_order_relaxed)) return done();
+  const std::int64_t until = now_ns() + rt.spin_ns;
   while (rt.tr.polling().count() > 0) {
     if (done()) return true;
     if (now_ns() >= until) return false;
